@@ -1,0 +1,120 @@
+// Package config reads nimbus.conf: one INI file with upstream OpenStack option
+// names, overridden by NIMBUS_<SECTION>_<OPTION> environment variables and then by
+// command-line flags. A bad value is refused naming the file, section and option.
+package config
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Config is the whole effective configuration. Each field of a section struct is
+// one option: `ini` is its upstream name, `default` its value when unset, `secret`
+// masks it in `nimbus config show`, `min`/`max`/`choices` bound it.
+type Config struct {
+	Default        Default        `section:"DEFAULT"`
+	Database       Database       `section:"database"`
+	Identity       Identity       `section:"identity"`
+	Token          Token          `section:"token"`
+	FernetTokens   FernetTokens   `section:"fernet_tokens"`
+	Policy         Policy         `section:"oslo_policy"`
+	AuthToken      AuthToken      `section:"keystone_authtoken"`
+	OsloMiddleware OsloMiddleware `section:"oslo_middleware"`
+}
+
+// Default is the [DEFAULT] section.
+type Default struct {
+	Debug        bool   `ini:"debug" default:"false" help:"Log at debug level."`
+	StatePath    string `ini:"state_path" help:"Directory for databases, keys, images and instances."`
+	TransportURL string `ini:"transport_url" secret:"true" help:"Message bus URL (rabbit://user:pass@host:5672/); empty: in-process bus."`
+	MyIP         string `ini:"my_ip" default:"127.0.0.1" help:"Address other nodes and clients reach this node at; used in catalog URLs."`
+	Host         string `ini:"host" help:"Name of this node; default: the machine's hostname."`
+	BindHost     string `ini:"bind_host" default:"0.0.0.0" help:"Address the API services listen on."`
+	PublicScheme string `ini:"public_scheme" default:"http" choices:"http,https" help:"Scheme of the catalog URLs."`
+}
+
+// Database is the [database] section.
+type Database struct {
+	Connection string `ini:"connection" secret:"true" help:"SQLAlchemy-style URL (mysql+pymysql://, postgresql://); empty: SQLite files under state_path."`
+}
+
+// Identity is the [identity] section.
+type Identity struct {
+	BindPort              int    `ini:"bind_port" default:"5000" min:"0" max:"65535" help:"Port of the identity API."`
+	DefaultDomainID       string `ini:"default_domain_id" default:"default" help:"Domain of v2-style requests and bootstrap."`
+	PasswordHashAlgorithm string `ini:"password_hash_algorithm" default:"bcrypt" choices:"bcrypt" help:"Password hash."`
+	PasswordHashRounds    int    `ini:"password_hash_rounds" default:"12" min:"4" max:"31" help:"bcrypt cost."`
+	MaxPasswordLength     int    `ini:"max_password_length" default:"4096" min:"1" max:"4096" help:"Longest password accepted."`
+	ListLimit             int    `ini:"list_limit" default:"0" min:"0" help:"Most entities a list returns; 0: no limit."`
+}
+
+// Token is the [token] section.
+type Token struct {
+	Expiration              int  `ini:"expiration" default:"3600" min:"1" help:"Token lifetime in seconds."`
+	AllowRescopeScopedToken bool `ini:"allow_rescope_scoped_token" default:"true" help:"Whether a scoped token may be rescoped."`
+	AllowExpiredWindow      int  `ini:"allow_expired_window" default:"172800" min:"0" help:"Seconds after expiry that services may still validate a token with allow_expired."`
+}
+
+// FernetTokens is the [fernet_tokens] section.
+type FernetTokens struct {
+	KeyRepository string `ini:"key_repository" help:"Directory of Fernet keys; default: state_path/fernet-keys."`
+	MaxActiveKeys int    `ini:"max_active_keys" default:"3" min:"1" help:"Keys kept by rotation (staged + primary + secondaries)."`
+}
+
+// Policy is the [oslo_policy] section.
+type Policy struct {
+	PolicyFile         string `ini:"policy_file" help:"YAML or JSON file overriding default policy rules."`
+	EnforceScope       bool   `ini:"enforce_scope" default:"false" help:"Refuse tokens whose scope a rule does not allow."`
+	EnforceNewDefaults bool   `ini:"enforce_new_defaults" default:"true" help:"Use the new reader/member/admin defaults."`
+}
+
+// AuthToken is the [keystone_authtoken] section: how a service that runs apart
+// from identity validates tokens.
+type AuthToken struct {
+	WWWAuthenticateURI string `ini:"www_authenticate_uri" help:"Identity URL sent to clients in WWW-Authenticate."`
+	AuthURL            string `ini:"auth_url" help:"Identity URL this service authenticates to; empty: identity runs in this process."`
+	Username           string `ini:"username" help:"Service user."`
+	Password           string `ini:"password" secret:"true" help:"Service user's password."`
+	ProjectName        string `ini:"project_name" default:"service" help:"Service user's project."`
+	UserDomainName     string `ini:"user_domain_name" default:"Default" help:"Service user's domain."`
+	ProjectDomainName  string `ini:"project_domain_name" default:"Default" help:"Service project's domain."`
+	TokenCacheTime     int    `ini:"token_cache_time" default:"300" min:"0" help:"Seconds a validated token is cached; revocations evict sooner."`
+}
+
+// OsloMiddleware is the [oslo_middleware] section.
+type OsloMiddleware struct {
+	MaxRequestBodySize int64 `ini:"max_request_body_size" default:"114688" min:"1" help:"Largest JSON request body, in bytes."`
+}
+
+// DefaultStatePath is /var/lib/nimbus for root and ~/.local/share/nimbus otherwise.
+func DefaultStatePath() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/nimbus"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "nimbus")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "nimbus")
+	}
+	return filepath.Join(os.TempDir(), "nimbus")
+}
+
+// FernetKeyRepository is the effective Fernet key directory.
+func (c *Config) FernetKeyRepository() string {
+	if c.FernetTokens.KeyRepository != "" {
+		return c.FernetTokens.KeyRepository
+	}
+	return filepath.Join(c.Default.StatePath, "fernet-keys")
+}
+
+// HostName is the effective node name.
+func (c *Config) HostName() string {
+	if c.Default.Host != "" {
+		return c.Default.Host
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "localhost"
+}

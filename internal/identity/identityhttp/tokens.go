@@ -1,0 +1,298 @@
+package identityhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/api"
+	"github.com/nimbus-cloud/nimbus/internal/identity"
+)
+
+// SubjectTokenHeader carries an issued token, and the token to check in
+// GET/HEAD/DELETE /v3/auth/tokens.
+const SubjectTokenHeader = "X-Subject-Token"
+
+func (h *Handler) tokenRoutes(srv *api.Server) {
+	srv.HandleFunc("POST /v3/auth/tokens", h.issueToken)
+	srv.Handle("GET /v3/auth/tokens", h.authed(h.validateToken))
+	srv.Handle("HEAD /v3/auth/tokens", h.authed(h.checkToken))
+	srv.Handle("DELETE /v3/auth/tokens", h.authed(h.revokeToken))
+	srv.Handle("GET /v3/auth/catalog", h.authed(h.authCatalog))
+	srv.Handle("GET /v3/auth/system", h.authed(h.authSystem))
+}
+
+// authRequest is the body of POST /v3/auth/tokens (api-ref: identity v3,
+// "Password authentication with scoped authorization" and siblings).
+type authRequest struct {
+	Auth *struct {
+		Identity *struct {
+			Methods               []string               `json:"methods"`
+			Password              *passwordCredential    `json:"password"`
+			Token                 *struct{ ID string }   `json:"token"`
+			ApplicationCredential *appCredentialIdentity `json:"application_credential"`
+		} `json:"identity"`
+		Scope json.RawMessage `json:"scope"`
+	} `json:"auth"`
+}
+
+type userRef struct {
+	ID     string     `json:"id"`
+	Name   string     `json:"name"`
+	Domain *domainRef `json:"domain"`
+}
+
+type domainRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type passwordCredential struct {
+	User *struct {
+		userRef
+		Password string `json:"password"`
+	} `json:"user"`
+}
+
+type appCredentialIdentity struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Secret string   `json:"secret"`
+	User   *userRef `json:"user"`
+}
+
+type scopeBody struct {
+	Project *struct {
+		ID     string     `json:"id"`
+		Name   string     `json:"name"`
+		Domain *domainRef `json:"domain"`
+	} `json:"project"`
+	Domain *domainRef `json:"domain"`
+	System *struct {
+		All bool `json:"all"`
+	} `json:"system"`
+	OSTrust json.RawMessage `json:"OS-TRUST:trust"`
+}
+
+// toRequest converts the wire body into the service's AuthRequest.
+func (b *authRequest) toRequest() (identity.AuthRequest, error) {
+	if b.Auth == nil || b.Auth.Identity == nil {
+		return identity.AuthRequest{}, api.BadRequest("Expecting to find identity in auth.")
+	}
+	id := b.Auth.Identity
+	req := identity.AuthRequest{Methods: id.Methods}
+	if id.Password != nil {
+		if id.Password.User == nil {
+			return req, api.BadRequest("Expecting to find user in password.")
+		}
+		u := id.Password.User
+		req.Password = &identity.PasswordMethod{UserID: u.ID, UserName: u.Name, Password: u.Password}
+		if u.Domain != nil {
+			req.Password.UserDomainID, req.Password.UserDomainName = u.Domain.ID, u.Domain.Name
+		}
+	}
+	if id.Token != nil {
+		req.Token = &identity.TokenMethod{ID: id.Token.ID}
+	}
+	if ac := id.ApplicationCredential; ac != nil {
+		req.AppCred = &identity.AppCredMethod{ID: ac.ID, Name: ac.Name, Secret: ac.Secret}
+		if ac.User != nil {
+			req.AppCred.UserID, req.AppCred.UserName = ac.User.ID, ac.User.Name
+			if ac.User.Domain != nil {
+				req.AppCred.UserDomainID, req.AppCred.UserDomainName = ac.User.Domain.ID, ac.User.Domain.Name
+			}
+		}
+	}
+	scope, err := parseScope(b.Auth.Scope)
+	if err != nil {
+		return req, err
+	}
+	req.Scope = scope
+	return req, nil
+}
+
+func parseScope(raw json.RawMessage) (identity.Scope, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return identity.Scope{}, nil
+	}
+	var word string
+	if json.Unmarshal(raw, &word) == nil {
+		if word == "unscoped" {
+			return identity.Scope{Unscoped: true}, nil
+		}
+		return identity.Scope{}, api.BadRequest("Invalid input for field 'scope': %q is not a scope.", word)
+	}
+	var sb scopeBody
+	if err := json.Unmarshal(raw, &sb); err != nil {
+		return identity.Scope{}, api.BadRequest("Invalid input for field 'scope': it must be an object.")
+	}
+	if len(sb.OSTrust) > 0 {
+		return identity.Scope{}, api.Errorf(http.StatusForbidden, "Trusts are not supported by this cloud.")
+	}
+	var sc identity.Scope
+	switch {
+	case sb.Project != nil:
+		sc.ProjectID, sc.ProjectName = sb.Project.ID, sb.Project.Name
+		if sb.Project.Domain != nil {
+			sc.ProjectDomainID, sc.ProjectDomainName = sb.Project.Domain.ID, sb.Project.Domain.Name
+		}
+		if sc.ProjectID == "" && sc.ProjectName == "" {
+			return sc, api.BadRequest("Expecting to find id or name in project.")
+		}
+	case sb.Domain != nil:
+		sc.DomainID, sc.DomainName = sb.Domain.ID, sb.Domain.Name
+		if sc.DomainID == "" && sc.DomainName == "" {
+			return sc, api.BadRequest("Expecting to find id or name in domain.")
+		}
+	case sb.System != nil:
+		if !sb.System.All {
+			return sc, api.BadRequest("Only the 'all' system scope is supported.")
+		}
+		sc.System = true
+	default:
+		return sc, api.BadRequest("Expecting a project, domain or system in scope.")
+	}
+	if sb.Project != nil && sb.Domain != nil || (sb.Project != nil || sb.Domain != nil) && sb.System != nil {
+		return sc, api.BadRequest("Specify either a project, a domain or the system as the scope, not several.")
+	}
+	return sc, nil
+}
+
+func (h *Handler) issueToken(w http.ResponseWriter, r *http.Request) {
+	var body authRequest
+	if !h.decode(w, r, &body) {
+		return
+	}
+	req, err := body.toRequest()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	t, err := h.svc.Authenticate(r.Context(), req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.writeToken(w, r, http.StatusCreated, t)
+}
+
+func (h *Handler) validateToken(w http.ResponseWriter, r *http.Request) {
+	allowExpired, _ := boolQuery(r, "allow_expired")
+	t, err := h.svc.CheckToken(r.Context(), "identity:validate_token", r.Header.Get(SubjectTokenHeader), allowExpired)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.writeToken(w, r, http.StatusOK, t)
+}
+
+func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request) {
+	allowExpired, _ := boolQuery(r, "allow_expired")
+	t, err := h.svc.CheckToken(r.Context(), "identity:check_token", r.Header.Get(SubjectTokenHeader), allowExpired)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set(SubjectTokenHeader, t.ID)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.RevokeSubjectToken(r.Context(), r.Header.Get(SubjectTokenHeader)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) authCatalog(w http.ResponseWriter, r *http.Request) {
+	cat, err := h.svc.AuthCatalog(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"catalog": catalogView(cat), "links": collectionLinks(r)})
+}
+
+func (h *Handler) authSystem(w http.ResponseWriter, r *http.Request) {
+	has, err := h.svc.AuthSystem(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	system := []any{}
+	if has {
+		system = append(system, map[string]any{"all": true})
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"system": system, "links": collectionLinks(r)})
+}
+
+// writeToken renders a token as keystone does, with X-Subject-Token carrying it.
+func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, status int, t *identity.Token) {
+	nocatalog, _ := boolQuery(r, "nocatalog")
+	view := map[string]any{
+		"methods":    t.Methods,
+		"user":       tokenUserView(t),
+		"audit_ids":  t.AuditIDs,
+		"expires_at": timestamp(t.ExpiresAt),
+		"issued_at":  timestamp(t.IssuedAt),
+	}
+	if t.Scoped() {
+		roles := make([]any, len(t.Roles))
+		for i, role := range t.Roles {
+			roles[i] = map[string]any{"id": role.ID, "name": role.Name}
+		}
+		view["roles"] = roles
+		if !nocatalog {
+			cat, err := h.svc.Catalog(r.Context())
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			view["catalog"] = catalogView(cat)
+		}
+	}
+	switch {
+	case t.Project != nil:
+		view["project"] = map[string]any{"id": t.Project.ID, "name": t.Project.Name,
+			"domain": map[string]any{"id": t.ProjectDomain.ID, "name": t.ProjectDomain.Name}}
+		view["is_domain"] = false
+		view["is_admin_project"] = t.IsAdminProject
+	case t.Domain != nil:
+		view["domain"] = map[string]any{"id": t.Domain.ID, "name": t.Domain.Name}
+	case t.System:
+		view["system"] = map[string]any{"all": true}
+	}
+	if t.AppCred != nil {
+		view["application_credential"] = map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name,
+			"restricted": !t.AppCred.Unrestricted}
+	}
+	w.Header().Set(SubjectTokenHeader, t.ID)
+	api.WriteJSON(w, status, map[string]any{"token": view})
+}
+
+func tokenUserView(t *identity.Token) map[string]any {
+	var expires any
+	if !t.User.PasswordExpiresAt.IsZero() {
+		expires = timestamp(t.User.PasswordExpiresAt)
+	}
+	return map[string]any{"id": t.User.ID, "name": t.User.Name, "password_expires_at": expires,
+		"domain": map[string]any{"id": t.UserDomain.ID, "name": t.UserDomain.Name}}
+}
+
+// catalogView renders the token catalog (api-ref: identity v3, "Get service catalog").
+func catalogView(cat []identity.CatalogEntry) []any {
+	out := make([]any, 0, len(cat))
+	for _, c := range cat {
+		eps := make([]any, 0, len(c.Endpoints))
+		for _, e := range c.Endpoints {
+			eps = append(eps, map[string]any{"id": e.ID, "interface": e.Interface, "region_id": e.RegionID,
+				"region": e.RegionID, "url": e.URL})
+		}
+		out = append(out, map[string]any{"id": c.Service.ID, "type": c.Service.Type, "name": c.Service.Name, "endpoints": eps})
+	}
+	return out
+}
+
+// timestamp formats a time as keystone does: 2026-11-27T10:10:44.000000Z.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
