@@ -127,13 +127,16 @@ func (s *Service) authorize(ctx context.Context, rule string, target map[string]
 	if s.authz == nil {
 		return nil
 	}
-	if err := s.authz.Authorize(ctx, rule, target); err != nil {
-		if errors.Is(err, auth.ErrUnauthorized) {
-			return &Error{Kind: ErrUnauthorized, Message: "The request you have made requires authentication."}
-		}
+	err := s.authz.Authorize(ctx, rule, target)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrUnauthorized):
+		return &Error{Kind: ErrUnauthorized, Message: "The request you have made requires authentication."}
+	case errors.Is(err, auth.ErrForbidden):
 		return &Error{Kind: ErrForbidden, Message: "You are not authorized to perform the requested action: " + rule + "."}
 	}
-	return nil
+	return err
 }
 
 // caller returns the authenticated caller, or ErrUnauthorized.

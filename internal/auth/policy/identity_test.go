@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,20 +73,44 @@ func TestIdentityDefaultsRegister(t *testing.T) {
 	}
 }
 
+// decision is one row of the Keystone decision table.
+type decision struct {
+	name   string
+	rule   string
+	target Target
+	creds  Credentials
+	want   error // nil: allowed
+}
+
 func TestKeystoneDecisions(t *testing.T) {
 	t.Parallel()
 	e, err := New(IdentityDefaults(), Options{EnforceScope: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name   string
-		rule   string
-		target Target
-		creds  Credentials
-		want   error // nil: allowed
-	}{
-		// Users.
+	tests := slices.Concat(userDecisions(), projectDecisions(), grantDecisions(), serviceDecisions())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := e.Enforce(tt.rule, tt.target, tt.creds)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Enforce(%s): %v, want allowed", tt.rule, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Enforce(%s): %v, want %v", tt.rule, err, tt.want)
+			}
+		})
+	}
+}
+
+// userDecisions covers users: creation by admins and domain managers,
+// self-service reads. Keystone enforces no rule on a password change
+// (POST /v3/users/{user_id}/password): the original password authorizes it.
+func userDecisions() []decision {
+	return []decision{
 		{"cloud admin creates a user", "identity:create_user", userIn("", "d2"), cloudAdmin, nil},
 		{"member cannot create a user", "identity:create_user", userIn("", "d1"), alice, ErrForbidden},
 		{"system reader cannot create a user", "identity:create_user", userIn("", "d1"), sysReader, ErrForbidden},
@@ -103,8 +128,12 @@ func TestKeystoneDecisions(t *testing.T) {
 		{"domain reader cannot read a user elsewhere", "identity:get_user", userIn("bob", "d2"), d1Reader, ErrForbidden},
 		{"domain reader cannot delete", "identity:delete_user", userIn("bob", "d1"), d1Reader, ErrForbidden},
 		{"user lists own projects", "identity:list_user_projects", userIn("alice", "d1"), alice, nil},
+	}
+}
 
-		// Projects and domains.
+// projectDecisions covers projects, project tags and domains, including root domains.
+func projectDecisions() []decision {
+	return []decision{
 		{"member reads own project", "identity:get_project", projectIn("p1", "d1"), alice, nil},
 		{"member cannot read another project", "identity:get_project", projectIn("p2", "d1"), alice, ErrForbidden},
 		{"member reads own project tags", "identity:list_project_tags", projectIn("p1", "d1"), alice, nil},
@@ -118,8 +147,12 @@ func TestKeystoneDecisions(t *testing.T) {
 		{"system admin creates a domain", "identity:create_domain", nil, sysAdmin, nil},
 		{"system reader cannot create a domain", "identity:create_domain", nil, sysReader, ErrForbidden},
 		{"domain token is refused for create_domain", "identity:create_domain", nil, d1Manager, ErrInvalidScope},
+	}
+}
 
-		// Roles and grants.
+// grantDecisions covers roles and grants, where domain managers stop below admin.
+func grantDecisions() []decision {
+	return []decision{
 		{"domain manager grants member in the domain", "identity:create_grant", grant("d1", "d1", "member", nil), d1Manager, nil},
 		{"domain manager cannot grant admin", "identity:create_grant", grant("d1", "d1", "admin", nil), d1Manager, ErrForbidden},
 		{"domain manager cannot grant across domains", "identity:create_grant", grant("d1", "d2", "member", nil), d1Manager, ErrForbidden},
@@ -132,14 +165,16 @@ func TestKeystoneDecisions(t *testing.T) {
 		{"domain manager reads a grantable role", "identity:get_role", obj("role", map[string]any{"name": "reader"}), d1Manager, nil},
 		{"system reader lists role assignments", "identity:list_role_assignments", nil, sysReader, nil},
 		{"system reader cannot create a role", "identity:create_role", nil, sysReader, ErrForbidden},
+	}
+}
 
-		// Catalog.
+// serviceDecisions covers the catalog, tokens, credentials and trusts.
+func serviceDecisions() []decision {
+	return []decision{
 		{"any token lists regions", "identity:list_regions", nil, alice, nil},
 		{"member cannot create a service", "identity:create_service", nil, alice, ErrForbidden},
 		{"system reader lists endpoints", "identity:list_endpoints", nil, sysReader, nil},
 		{"domain token is refused for endpoints", "identity:list_endpoints", nil, d1Reader, ErrInvalidScope},
-
-		// Tokens, credentials, trusts.
 		{"anyone reads their catalog", "identity:get_auth_catalog", nil, alice, nil},
 		{"user validates own token", "identity:validate_token", obj("token", map[string]any{"user_id": "alice"}), alice, nil},
 		{"user cannot validate another's token", "identity:validate_token", obj("token", map[string]any{"user_id": "bob"}), alice, ErrForbidden},
@@ -154,20 +189,5 @@ func TestKeystoneDecisions(t *testing.T) {
 		{"trustor creates a trust", "identity:create_trust", obj("trust", map[string]any{"trustor_user_id": "alice"}), alice, nil},
 		{"nobody creates a trust for another", "identity:create_trust", obj("trust", map[string]any{"trustor_user_id": "bob"}), cloudAdmin, ErrForbidden},
 		{"trustee reads the trust", "identity:get_trust", obj("trust", map[string]any{"trustor_user_id": "bob", "trustee_user_id": "alice"}), alice, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			err := e.Enforce(tt.rule, tt.target, tt.creds)
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("Enforce(%s): %v, want allowed", tt.rule, err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("Enforce(%s): %v, want %v", tt.rule, err, tt.want)
-			}
-		})
 	}
 }

@@ -38,9 +38,9 @@ type node struct {
 	match template // opRole, opAttr, opLiteral
 }
 
-// Expr is a parsed rule, ready to be evaluated many times.
+// Expr is a parsed rule. The Enforcer parses each rule once and evaluates
+// the tree on every call; Parse on its own validates and normalises a rule.
 type Expr struct {
-	src  string
 	root *node
 }
 
@@ -61,10 +61,11 @@ func Parse(rule string) (*Expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidRule, rule, err)
 	}
-	return &Expr{src: rule, root: root}, nil
+	return &Expr{root: root}, nil
 }
 
-// String renders the rule in canonical form, as oslo.policy prints a check tree.
+// String renders the rule in canonical form: operators in lower case and each
+// and/or group in parentheses, as oslo.policy prints a check tree.
 func (e *Expr) String() string {
 	var b strings.Builder
 	e.root.write(&b)
@@ -261,12 +262,6 @@ func (p *parser) parseNot(depth int) (*node, error) {
 	}
 }
 
-// unsupportedKinds are oslo.policy check kinds this engine refuses to run.
-var unsupportedKinds = map[string]string{
-	"http":  "remote HTTP checks are not supported",
-	"https": "remote HTTP checks are not supported",
-}
-
 // parseCheck parses one KIND:VALUE word (or "@", "!").
 func parseCheck(w string) (*node, error) {
 	switch w {
@@ -279,10 +274,12 @@ func parseCheck(w string) (*node, error) {
 	if !ok || kind == "" {
 		return nil, fmt.Errorf("malformed check %q: want KIND:VALUE", w)
 	}
-	if why, bad := unsupportedKinds[kind]; bad {
-		return nil, fmt.Errorf("check kind %q: %s", kind, why)
-	}
-	if kind == "rule" {
+	switch kind {
+	case "http", "https":
+		// oslo.policy's remote HTTP check: a policy decision must not wait on
+		// another server, so such rules are refused when loaded.
+		return nil, fmt.Errorf("check kind %q is not supported: remote checks are not allowed", kind)
+	case "rule":
 		if value == "" {
 			return nil, fmt.Errorf("check %q names no rule", w)
 		}
@@ -300,7 +297,7 @@ func parseCheck(w string) (*node, error) {
 	}
 	id, ok := attrByName[kind]
 	if !ok {
-		return nil, fmt.Errorf("unknown check kind %q in %q", kind, w)
+		return nil, fmt.Errorf("unknown check kind %q in %q: want rule, role, a credential attribute or a literal", kind, w)
 	}
 	return &node{op: opAttr, kind: kind, attr: id, match: match}, nil
 }

@@ -37,9 +37,13 @@ var (
 // Default is a rule registered in code: its name, its check string, the token
 // scopes it accepts (empty: any) and what it guards.
 type Default struct {
-	Name        string
-	Check       string
-	ScopeTypes  []string
+	// Name is what callers enforce and rule: checks refer to, e.g. "identity:get_user".
+	Name string
+	// Check is the rule in the oslo.policy language; empty allows everyone.
+	Check string
+	// ScopeTypes lists the token scopes (ScopeSystem, ScopeDomain, ScopeProject) the rule accepts.
+	ScopeTypes []string
+	// Description says what the rule guards.
 	Description string
 }
 
@@ -68,9 +72,12 @@ type Credentials struct {
 	IsAdminProject bool
 }
 
-// Target describes the object of an operation. Nested maps are reached by
-// dotted paths ("target.user.domain_id"); a key that itself contains dots
-// ("target.user.id", as Keystone's flattened dicts have) is found as well.
-// Values compare as Python would print them: strings as they are, bools as
-// True and False, nil as None, integral numbers without a fraction.
+// Target describes the object of an operation. Keystone's rules expect URL
+// path parameters at the top level ("user_id"), the object under "target"
+// ("target.user.domain_id") and the X-Subject-Token under "target.token".
+// Nested maps (map[string]any, Target, map[string]string) are reached by
+// dotted paths; a key that itself contains dots ("target.user.id", as in
+// Keystone's flattened dicts) is found as well. Values compare as Python
+// prints them: strings as they are, bools as True and False, nil as None,
+// integral numbers without a fraction; maps and slices never match.
 type Target map[string]any

@@ -92,13 +92,13 @@ func (s *Store) queryDomains(ctx context.Context, w *where) ([]identity.Domain, 
 			return nil, err
 		}
 		if n := len(out); n > 0 && out[n-1].ID == d.ID {
-			out[n-1].Tags = foldTag(out[n-1].Tags, tag)
+			out[n-1].Tags = appendJoined(out[n-1].Tags, tag)
 			continue
 		}
 		if d.Options, err = decodeMap(opts); err != nil {
 			return nil, fmt.Errorf("domain %s options: %w", d.ID, err)
 		}
-		d.Tags = foldTag(nil, tag)
+		d.Tags = appendJoined(nil, tag)
 		out = append(out, d)
 	}
 	return out, rows.Err()

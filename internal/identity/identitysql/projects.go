@@ -123,14 +123,14 @@ func (s *Store) queryProjects(ctx context.Context, w *where) ([]identity.Project
 			return nil, err
 		}
 		if n := len(out); n > 0 && out[n-1].ID == p.ID {
-			out[n-1].Tags = foldTag(out[n-1].Tags, tag)
+			out[n-1].Tags = appendJoined(out[n-1].Tags, tag)
 			continue
 		}
 		p.ParentID = parent.String
 		if p.Options, err = decodeMap(opts); err != nil {
 			return nil, fmt.Errorf("project %s options: %w", p.ID, err)
 		}
-		p.Tags = foldTag(nil, tag)
+		p.Tags = appendJoined(nil, tag)
 		out = append(out, p)
 	}
 	return out, rows.Err()

@@ -37,10 +37,11 @@ func (t tagTable) replace(ctx context.Context, tx *db.Tx, id string, tags []stri
 	return t.insert(ctx, tx, id, tags)
 }
 
-// foldTag appends a LEFT JOINed tag to the row that holds it.
-func foldTag(tags []string, tag sql.NullString) []string {
-	if !tag.Valid {
-		return tags
+// appendJoined appends a LEFT JOINed value (a tag, a role id) to the list of the
+// row that holds it; a row without any joins a NULL, which leaves the list nil.
+func appendJoined(vs []string, v sql.NullString) []string {
+	if !v.Valid {
+		return vs
 	}
-	return append(tags, tag.String)
+	return append(vs, v.String)
 }

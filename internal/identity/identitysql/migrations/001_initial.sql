@@ -191,3 +191,12 @@ CREATE TABLE revocation_event (
 )${TABLE};
 
 CREATE INDEX revocation_event_revoked_at ON revocation_event (revoked_at);
+
+-- The one row AddRevocationEvent locks before it inserts, so events commit in seq
+-- order: a reader that has seen seq n never later finds a smaller seq appear.
+CREATE TABLE revocation_lock (
+    id INTEGER NOT NULL PRIMARY KEY,
+    n BIGINT NOT NULL
+)${TABLE};
+
+INSERT INTO revocation_lock (id, n) VALUES (1, 0);
