@@ -1,0 +1,32 @@
+# Nimbus: `make up` builds and starts the all-in-one cloud; `make test` runs every test.
+SHELL := /bin/bash
+GO_BIN := $(shell ./scripts/ensure-go.sh)
+export PATH := $(GO_BIN):$(PATH)
+GOFLAGS ?= -buildvcs=false
+export GOFLAGS
+
+.PHONY: build up test test-unit vet bench clean
+
+build:
+	go build -o bin/nimbus ./cmd/nimbus
+
+up: build
+	./bin/nimbus up $(ARGS)
+
+vet:
+	go vet ./...
+
+# Every test: unit, store suites on SQLite, MariaDB and PostgreSQL, and the
+# in-process cloud over HTTP. Servers that cannot be had make their tests skip.
+test: vet
+	eval "$$(./scripts/test-services.sh)"; go test -race -count=1 -timeout 20m ./...
+
+test-unit:
+	go test -count=1 ./...
+
+bench: build
+	go test -run '^$$' -bench . -benchmem ./internal/...
+	go run ./bench/cmd/nimbus-bench $(ARGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts (and on a fresh Debian machine, as root, installs) the database servers the
+# store suites run against, then prints the environment that points tests at them:
+#   NIMBUS_TEST_MYSQL_URL, NIMBUS_TEST_POSTGRES_URL
+# A server that cannot be had is left out, and its tests skip saying why.
+set -uo pipefail
+log() { echo "test-services: $*" >&2; }
+root=false; [ "$(id -u)" = 0 ] && root=true
+apt_updated=false
+install() {
+	$root && command -v apt-get >/dev/null || return 1
+	if ! $apt_updated; then apt-get update -qq >&2 || return 1; apt_updated=true; fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done; return 1; }
+
+# MariaDB: root without a password on 127.0.0.1:3306.
+if ! port_open 3306; then
+	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || install mariadb-server || log "cannot install MariaDB"
+	if [ -x /usr/sbin/mariadbd ] && $root; then
+		log "starting MariaDB"
+		mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd >&2 || true
+		wait_port 3306 || log "MariaDB did not come up"
+	fi
+fi
+if port_open 3306 && command -v mariadb >/dev/null; then
+	# A fresh install lets root in through the socket only; allow the TCP login too.
+	mariadb -uroot -h127.0.0.1 -e 'SELECT 1' >/dev/null 2>&1 ||
+		mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" >/dev/null 2>&1
+fi
+if port_open 3306; then echo "export NIMBUS_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/mysql"; fi
+
+# PostgreSQL: user postgres trusted on 127.0.0.1:5432.
+if ! port_open 5432; then
+	ls /etc/postgresql/*/main >/dev/null 2>&1 || install postgresql || log "cannot install PostgreSQL"
+	if $root && ls /etc/postgresql/*/main >/dev/null 2>&1; then
+		log "starting PostgreSQL"
+		pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n1)" main start >&2 || true
+		wait_port 5432 || log "PostgreSQL did not come up"
+	fi
+fi
+if port_open 5432; then
+	if ! psql -h 127.0.0.1 -U postgres -c 'SELECT 1' >/dev/null 2>&1 && $root; then
+		# A fresh cluster asks for a password on TCP: trust loopback for the test user.
+		hba=$(ls /etc/postgresql/*/main/pg_hba.conf | tail -n1)
+		sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba" && pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n1)" main reload >&2
+	fi
+	echo "export NIMBUS_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres"
+fi
