@@ -1,0 +1,75 @@
+// Package archtest fails the build when a package imports across a boundary that
+// ARCHITECTURE.md forbids, so the layering stays true as the code grows.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/nimbus-cloud/nimbus"
+
+// rule forbids packages matching From (a prefix; "*" inside matches one path
+// segment) from importing any of Forbidden (prefixes).
+type rule struct {
+	name      string
+	from      func(pkg string) bool
+	forbidden []string
+}
+
+// isServiceCore matches internal/<svc> itself, not its http/sql subpackages.
+func isServiceCore(pkg string) bool {
+	for _, svc := range []string{"identity"} {
+		if pkg == module+"/internal/"+svc {
+			return true
+		}
+	}
+	return false
+}
+
+var rules = []rule{
+	{"service packages hold rules, not transports or SQL", isServiceCore,
+		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
+	{"http layers never touch SQL", func(p string) bool { return strings.HasSuffix(p, "http") && strings.HasPrefix(p, module+"/internal/") },
+		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql"}},
+	{"sql stores know no HTTP", func(p string) bool { return strings.HasSuffix(p, "sql") && strings.HasPrefix(p, module+"/internal/") },
+		[]string{"net/http", module + "/internal/api"}},
+	{"auth knows no service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/auth") },
+		[]string{module + "/internal/identity", module + "/internal/db"}},
+	{"plumbing knows no service", func(p string) bool {
+		return strings.HasPrefix(p, module+"/internal/api") || strings.HasPrefix(p, module+"/internal/db") || strings.HasPrefix(p, module+"/internal/config")
+	}, []string{module + "/internal/identity", module + "/internal/auth", module + "/internal/app"}},
+	{"only cmd imports app", func(p string) bool {
+		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
+	}, []string{module + "/internal/app"}},
+}
+
+func TestImportBoundaries(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, r := range rules {
+			if !r.from(pkg) {
+				continue
+			}
+			checked++
+			for _, imp := range imports {
+				for _, f := range r.forbidden {
+					if (imp == f || strings.HasPrefix(imp, f+"/")) && imp != pkg && !strings.HasPrefix(imp, pkg+"/") {
+						t.Errorf("%s imports %s: %s", pkg, imp, r.name)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no package was checked: the module path or rules are wrong")
+	}
+}
+
