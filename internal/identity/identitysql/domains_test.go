@@ -47,29 +47,7 @@ func TestDomains(t *testing.T) {
 			wantErr(t, s.UpdateDomain(ctx, identity.Domain{ID: "c", Name: "Alpha"}), identity.ErrConflict)
 			wantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "<<null>>", Name: "x"}), identity.ErrValidation)
 		})
-		t.Run("list", func(t *testing.T) {
-			cases := []struct {
-				name string
-				f    identity.DomainFilter
-				want []string
-			}{
-				{"all in byte order", identity.DomainFilter{}, []string{"B", "a", "c"}},
-				{"name", identity.DomainFilter{Name: "Gamma"}, []string{"c"}},
-				{"enabled", identity.DomainFilter{Enabled: ptr(true)}, []string{"B", "a"}},
-				{"disabled", identity.DomainFilter{Enabled: ptr(false)}, []string{"c"}},
-				{"none", identity.DomainFilter{Name: "nope"}, nil},
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					got, err := s.ListDomains(ctx, c.f)
-					must(t, err)
-					same(t, idsOf(got, domainID), c.want)
-				})
-			}
-			got, err := s.ListDomains(ctx, identity.DomainFilter{Name: "Alpha"})
-			must(t, err)
-			same(t, got[0].Tags, []string{"x", "y", "z"})
-		})
+		t.Run("list", func(t *testing.T) { testListDomains(t, s) })
 		t.Run("update", func(t *testing.T) {
 			upd := identity.Domain{ID: "c", Name: "Gamma2", Description: "d", Enabled: true,
 				Tags: []string{"t"}, Options: map[string]any{"a": "b"}}
@@ -190,4 +168,30 @@ func TestDeleteDomainForeignChild(t *testing.T) {
 		must(t, err)
 		same(t, p.DomainID, "d1")
 	})
+}
+
+// testListDomains runs every DomainFilter field against TestDomains' rows.
+func testListDomains(t *testing.T, s *identitysql.Store) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		f    identity.DomainFilter
+		want []string
+	}{
+		{"all in byte order", identity.DomainFilter{}, []string{"B", "a", "c"}},
+		{"name", identity.DomainFilter{Name: "Gamma"}, []string{"c"}},
+		{"enabled", identity.DomainFilter{Enabled: ptr(true)}, []string{"B", "a"}},
+		{"disabled", identity.DomainFilter{Enabled: ptr(false)}, []string{"c"}},
+		{"none", identity.DomainFilter{Name: "nope"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := s.ListDomains(ctx, c.f)
+			must(t, err)
+			same(t, idsOf(got, domainID), c.want)
+		})
+	}
+	got, err := s.ListDomains(ctx, identity.DomainFilter{Name: "Alpha"})
+	must(t, err)
+	same(t, got[0].Tags, []string{"x", "y", "z"})
 }

@@ -74,27 +74,7 @@ func TestProjects(t *testing.T) {
 			must(t, err)
 			same(t, got, upd)
 		})
-		t.Run("delete", func(t *testing.T) {
-			keep := identity.Assignment{Type: identity.UserProject, ActorID: "u", TargetID: "p4", RoleID: "r"}
-			mkRole(t, s, "r", "")
-			for _, a := range []identity.Assignment{
-				keep,
-				{Type: identity.UserProject, ActorID: "u", TargetID: "p1", RoleID: "r"},
-				{Type: identity.GroupProject, ActorID: "g", TargetID: "p1", RoleID: "r", Inherited: true},
-			} {
-				must(t, s.CreateAssignment(ctx, a))
-			}
-			wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrConflict) // p2 is below it
-			must(t, s.DeleteProject(ctx, "p2"))
-			must(t, s.DeleteProject(ctx, "p1"))
-			_, err := s.GetProject(ctx, "p1")
-			wantErr(t, err, identity.ErrNotFound)
-			same(t, count(t, d, "SELECT COUNT(*) FROM project_tag WHERE project_id IN (?, ?)", "p1", "p2"), 0)
-			as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-			must(t, err)
-			same(t, as, []identity.Assignment{keep})
-			wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrNotFound)
-		})
+		t.Run("delete", func(t *testing.T) { testDeleteProject(t, s, d) })
 	})
 }
 
@@ -143,4 +123,29 @@ func testListProjects(t *testing.T, s *identitysql.Store) {
 	must(t, err)
 	same(t, got[0].Tags, []string{"A"})
 	same(t, got[1].Tags, []string{"a", "b", "c"})
+}
+
+// testDeleteProject checks that a project with children stays and that a
+// project's tags and assignments go with it.
+func testDeleteProject(t *testing.T, s *identitysql.Store, d *db.DB) {
+	ctx := context.Background()
+	keep := identity.Assignment{Type: identity.UserProject, ActorID: "u", TargetID: "p4", RoleID: "r"}
+	mkRole(t, s, "r", "")
+	for _, a := range []identity.Assignment{
+		keep,
+		{Type: identity.UserProject, ActorID: "u", TargetID: "p1", RoleID: "r"},
+		{Type: identity.GroupProject, ActorID: "g", TargetID: "p1", RoleID: "r", Inherited: true},
+	} {
+		must(t, s.CreateAssignment(ctx, a))
+	}
+	wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrConflict) // p2 is below it
+	must(t, s.DeleteProject(ctx, "p2"))
+	must(t, s.DeleteProject(ctx, "p1"))
+	_, err := s.GetProject(ctx, "p1")
+	wantErr(t, err, identity.ErrNotFound)
+	same(t, count(t, d, "SELECT COUNT(*) FROM project_tag WHERE project_id IN (?, ?)", "p1", "p2"), 0)
+	as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
+	must(t, err)
+	same(t, as, []identity.Assignment{keep})
+	wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrNotFound)
 }

@@ -54,14 +54,6 @@ var _ identity.Store = (*Store)(nil)
 // New returns a Store on d.
 func New(d *db.DB) *Store { return &Store{d: d} }
 
-// notFound is the wrapped ErrNotFound of a lookup that found no row.
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return identity.ErrNotFound
-	}
-	return err
-}
-
 // writeErr classifies the error of a statement that writes: a unique clash is
 // ErrConflict and a reference to a missing row ErrNotFound. The engine's error
 // stays in the chain.
