@@ -415,7 +415,8 @@ func (s *Service) checkEndpoint(ctx context.Context, e Endpoint) error {
 }
 
 // ensureLegacyRegion creates the region the deprecated "region" field names when
-// it does not exist, as keystone does for backward compatibility.
+// it does not exist, as keystone does for backward compatibility. Callers
+// validate everything else first, so a refused request creates nothing.
 func (s *Service) ensureLegacyRegion(ctx context.Context, id string) error {
 	if err := checkRegionID("region", id); err != nil {
 		return err
@@ -439,7 +440,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint, legacyRegion s
 	if err := s.authorize(ctx, "identity:create_endpoint", nil); err != nil {
 		return Endpoint{}, err
 	}
-	if err := checkEndpointURL(e.URL); err != nil {
+	if err := s.checkEndpoint(ctx, e); err != nil {
 		return Endpoint{}, err
 	}
 	if e.RegionID == "" && legacyRegion != "" {
@@ -447,9 +448,6 @@ func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint, legacyRegion s
 			return Endpoint{}, err
 		}
 		e.RegionID = legacyRegion
-	}
-	if err := s.checkEndpoint(ctx, e); err != nil {
-		return Endpoint{}, err
 	}
 	e.ID = s.newID()
 	if err := s.store.CreateEndpoint(ctx, e); err != nil {
@@ -505,27 +503,30 @@ func (s *Service) UpdateEndpoint(ctx context.Context, id string, u EndpointUpdat
 	if err != nil {
 		return Endpoint{}, lookup(err, "endpoint", id)
 	}
-	for dst, src := range map[*string]*string{&e.ServiceID: u.ServiceID, &e.Interface: u.Interface, &e.URL: u.URL, &e.RegionID: u.RegionID} {
-		if src != nil {
-			*dst = *src
-		}
+	if u.ServiceID != nil {
+		e.ServiceID = *u.ServiceID
+	}
+	if u.Interface != nil {
+		e.Interface = *u.Interface
+	}
+	if u.URL != nil {
+		e.URL = *u.URL
+	}
+	if u.RegionID != nil {
+		e.RegionID = *u.RegionID
 	}
 	if u.Enabled != nil {
 		e.Enabled = *u.Enabled
 	}
-	if u.URL != nil {
-		if err := checkEndpointURL(e.URL); err != nil {
-			return Endpoint{}, err
-		}
+	legacy := u.RegionID == nil && u.LegacyRegion != nil && *u.LegacyRegion != ""
+	if err := s.checkEndpoint(ctx, e); err != nil {
+		return Endpoint{}, err
 	}
-	if u.RegionID == nil && u.LegacyRegion != nil && *u.LegacyRegion != "" {
+	if legacy {
 		if err := s.ensureLegacyRegion(ctx, *u.LegacyRegion); err != nil {
 			return Endpoint{}, err
 		}
 		e.RegionID = *u.LegacyRegion
-	}
-	if err := s.checkEndpoint(ctx, e); err != nil {
-		return Endpoint{}, err
 	}
 	if err := s.store.UpdateEndpoint(ctx, e); err != nil {
 		return Endpoint{}, lookup(err, "endpoint", id)

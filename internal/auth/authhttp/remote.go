@@ -116,27 +116,25 @@ func (v *RemoteValidator) ValidateToken(ctx context.Context, token string) (*aut
 
 // tokenBody is the part of keystone's token document a caller is built from.
 type tokenBody struct {
-	Token struct {
-		Methods   []string  `json:"methods"`
-		AuditIDs  []string  `json:"audit_ids"`
-		ExpiresAt time.Time `json:"expires_at"`
-		IssuedAt  time.Time `json:"issued_at"`
-		User      struct {
-			ID, Name string
-			Domain   struct{ ID, Name string } `json:"domain"`
-		} `json:"user"`
-		Project *struct {
-			ID, Name string
-			Domain   struct{ ID, Name string } `json:"domain"`
-		} `json:"project"`
-		Domain *struct{ ID, Name string } `json:"domain"`
-		System *struct {
-			All bool `json:"all"`
-		} `json:"system"`
-		Roles          []struct{ ID, Name string } `json:"roles"`
-		IsAdminProject *bool                       `json:"is_admin_project"`
-		AppCred        *struct{ ID string }        `json:"application_credential"`
-	} `json:"token"`
+	Methods   []string  `json:"methods"`
+	AuditIDs  []string  `json:"audit_ids"`
+	ExpiresAt time.Time `json:"expires_at"`
+	IssuedAt  time.Time `json:"issued_at"`
+	User      struct {
+		ID, Name string
+		Domain   struct{ ID, Name string } `json:"domain"`
+	} `json:"user"`
+	Project *struct {
+		ID, Name string
+		Domain   struct{ ID, Name string } `json:"domain"`
+	} `json:"project"`
+	Domain *struct{ ID, Name string } `json:"domain"`
+	System *struct {
+		All bool `json:"all"`
+	} `json:"system"`
+	Roles          []struct{ ID, Name string } `json:"roles"`
+	IsAdminProject *bool                       `json:"is_admin_project"`
+	AppCred        *struct{ ID string }        `json:"application_credential"`
 }
 
 func (v *RemoteValidator) fetch(ctx context.Context, token string) (*auth.Caller, error) {
@@ -147,11 +145,10 @@ func (v *RemoteValidator) fetch(ctx context.Context, token string) (*auth.Caller
 		}
 		return nil, fmt.Errorf("validate token with identity: %w", res.Err)
 	}
-	var b tokenBody
-	if err := res.ExtractInto(&b); err != nil {
+	var t tokenBody
+	if err := res.ExtractInto(&t); err != nil { // ExtractInto descends into "token"
 		return nil, fmt.Errorf("decode token from identity: %w", err)
 	}
-	t := b.Token
 	c := &auth.Caller{Token: token, UserID: t.User.ID, UserName: t.User.Name, UserDomainID: t.User.Domain.ID,
 		UserDomainName: t.User.Domain.Name, Methods: t.Methods, AuditIDs: t.AuditIDs,
 		ExpiresAt: t.ExpiresAt, IssuedAt: t.IssuedAt, IsAdminProject: t.IsAdminProject != nil && *t.IsAdminProject}
