@@ -72,4 +72,3 @@ func TestImportBoundaries(t *testing.T) {
 		t.Fatal("no package was checked: the module path or rules are wrong")
 	}
 }
-

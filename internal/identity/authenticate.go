@@ -68,10 +68,10 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (*Token, er
 		return nil, invalid("Expecting to find identity in auth - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
 	}
 	var (
-		user     *User
-		base     *Token // the token being exchanged, if any
-		appCred  *ApplicationCredential
-		methods  []string
+		user    *User
+		base    *Token // the token being exchanged, if any
+		appCred *ApplicationCredential
+		methods []string
 	)
 	agree := func(u *User) error {
 		if user != nil && user.ID != u.ID {

@@ -9,10 +9,10 @@ import (
 // BootstrapOptions name what `nimbus admin bootstrap` creates, as
 // `keystone-manage bootstrap` does.
 type BootstrapOptions struct {
-	AdminUsername    string // default "admin"
+	AdminUsername string // default "admin"
 	// AdminPassword is the admin user's password: required when the admin user
 	// does not exist yet; when empty an existing admin keeps their password.
-	AdminPassword string
+	AdminPassword    string
 	AdminProjectName string // default "admin"
 	ServiceProject   string // default "service"
 	RegionID         string // default "RegionOne"

@@ -148,7 +148,6 @@ func caller(ctx context.Context) (*auth.Caller, error) {
 	return c, nil
 }
 
-
 // changed drops everything derived from identity rows (cached tokens, the
 // catalog). Every successful write calls it.
 func (s *Service) changed() {

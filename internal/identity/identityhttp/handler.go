@@ -151,4 +151,3 @@ func optionalBool(r *http.Request, name string) *bool {
 	}
 	return &v
 }
-
