@@ -125,6 +125,18 @@ func NewIdentity(cfg *config.Config, d *db.DB, log *slog.Logger) (*identity.Serv
 		ListLimit:               cfg.Identity.ListLimit,
 		AdminProjectName:        "admin",
 		AdminProjectDomainName:  "Default",
+		AllowRedelegation:       cfg.Trust.AllowRedelegation,
+		MaxRedelegationCount:    cfg.Trust.MaxRedelegationCount,
+		Compliance: identity.ComplianceConfig{
+			LockoutFailureAttempts:     cfg.SecurityCompliance.LockoutFailureAttempts,
+			LockoutDuration:            time.Duration(cfg.SecurityCompliance.LockoutDuration) * time.Second,
+			UniqueLastPasswordCount:    cfg.SecurityCompliance.UniqueLastPasswordCount,
+			MinimumPasswordAge:         time.Duration(cfg.SecurityCompliance.MinimumPasswordAge) * 24 * time.Hour,
+			PasswordExpires:            time.Duration(cfg.SecurityCompliance.PasswordExpiresDays) * 24 * time.Hour,
+			ChangePasswordUponFirstUse: cfg.SecurityCompliance.ChangePasswordUponFirstUse,
+			PasswordRegex:              cfg.SecurityCompliance.PasswordRegex,
+			PasswordRegexDescription:   cfg.SecurityCompliance.PasswordRegexDescription,
+		},
 	}, identity.Deps{
 		Store:  identitysql.New(d),
 		Tokens: tokens,

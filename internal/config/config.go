@@ -12,14 +12,17 @@ import (
 // one option: `ini` is its upstream name, `default` its value when unset, `secret`
 // masks it in `nimbus config show`, `min`/`max`/`choices` bound it.
 type Config struct {
-	Default        Default        `section:"DEFAULT"`
-	Database       Database       `section:"database"`
-	Identity       Identity       `section:"identity"`
-	Token          Token          `section:"token"`
-	FernetTokens   FernetTokens   `section:"fernet_tokens"`
-	Policy         Policy         `section:"oslo_policy"`
-	AuthToken      AuthToken      `section:"keystone_authtoken"`
-	OsloMiddleware OsloMiddleware `section:"oslo_middleware"`
+	Default            Default            `section:"DEFAULT"`
+	Database           Database           `section:"database"`
+	Identity           Identity           `section:"identity"`
+	Token              Token              `section:"token"`
+	FernetTokens       FernetTokens       `section:"fernet_tokens"`
+	Policy             Policy             `section:"oslo_policy"`
+	AuthToken          AuthToken          `section:"keystone_authtoken"`
+	OsloMiddleware     OsloMiddleware     `section:"oslo_middleware"`
+	SecurityCompliance SecurityCompliance `section:"security_compliance"`
+	Credential         Credential         `section:"credential"`
+	Trust              Trust              `section:"trust"`
 }
 
 // Default is the [DEFAULT] section.
@@ -117,4 +120,35 @@ func (c *Config) HostName() string {
 		return h
 	}
 	return "localhost"
+}
+
+// SecurityCompliance is the [security_compliance] section (keystone's PCI-DSS options).
+type SecurityCompliance struct {
+	LockoutFailureAttempts     int    `ini:"lockout_failure_attempts" default:"0" min:"0" help:"Failed password checks before a user is locked out; 0: never."`
+	LockoutDuration            int    `ini:"lockout_duration" default:"1800" min:"1" help:"Seconds a locked-out user stays locked."`
+	UniqueLastPasswordCount    int    `ini:"unique_last_password_count" default:"0" min:"0" help:"New passwords must differ from this many previous ones; 0 or 1: no history."`
+	MinimumPasswordAge         int    `ini:"minimum_password_age" default:"0" min:"0" help:"Days a password must be kept before the user may change it."`
+	PasswordExpiresDays        int    `ini:"password_expires_days" default:"0" min:"0" help:"Days until a password expires; 0: never."`
+	ChangePasswordUponFirstUse bool   `ini:"change_password_upon_first_use" default:"false" help:"Users must change a password an administrator set before using it."`
+	PasswordRegex              string `ini:"password_regex" help:"Regular expression every new password must match."`
+	PasswordRegexDescription   string `ini:"password_regex_description" help:"What password_regex requires, in words, for error messages."`
+}
+
+// Credential is the [credential] section.
+type Credential struct {
+	KeyRepository string `ini:"key_repository" help:"Directory of the keys that encrypt stored credentials; default: state_path/credential-keys."`
+}
+
+// Trust is the [trust] section.
+type Trust struct {
+	AllowRedelegation    bool `ini:"allow_redelegation" default:"false" help:"Whether a trustee may pass a trust on."`
+	MaxRedelegationCount int  `ini:"max_redelegation_count" default:"3" min:"0" help:"Longest chain of redelegated trusts."`
+}
+
+// CredentialKeyRepository is the effective credential key directory.
+func (c *Config) CredentialKeyRepository() string {
+	if c.Credential.KeyRepository != "" {
+		return c.Credential.KeyRepository
+	}
+	return filepath.Join(c.Default.StatePath, "credential-keys")
 }

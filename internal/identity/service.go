@@ -32,6 +32,24 @@ type Config struct {
 	// AdminProjectName and AdminProjectDomainName name the cloud's admin project,
 	// whose tokens carry is_admin_project.
 	AdminProjectName, AdminProjectDomainName string
+	// Compliance holds keystone's [security_compliance] rules.
+	Compliance ComplianceConfig
+	// AllowRedelegation and MaxRedelegationCount are keystone's [trust] options.
+	AllowRedelegation    bool
+	MaxRedelegationCount int
+}
+
+// ComplianceConfig is keystone's [security_compliance]: lockout, password
+// history, age and expiry rules. Zero values switch each rule off.
+type ComplianceConfig struct {
+	LockoutFailureAttempts     int
+	LockoutDuration            time.Duration
+	UniqueLastPasswordCount    int
+	MinimumPasswordAge         time.Duration
+	PasswordExpires            time.Duration
+	ChangePasswordUponFirstUse bool
+	PasswordRegex              string
+	PasswordRegexDescription   string
 }
 
 // PasswordHasher hashes and checks passwords (bcrypt in production).

@@ -11,6 +11,11 @@ import (
 // assignments, a project's or domain's assignments, a role's assignments and
 // implications go with it.
 type Store interface {
+	CredentialStore
+	TrustStore
+	ExtrasStore
+	ComplianceStore
+
 	CreateDomain(ctx context.Context, d Domain) error
 	GetDomain(ctx context.Context, id string) (Domain, error)
 	GetDomainByName(ctx context.Context, name string) (Domain, error)

@@ -37,6 +37,10 @@ func Register(srv *api.Server, svc *identity.Service, maxBody int64) *Handler {
 	h.assignmentRoutes(srv)
 	h.catalogRoutes(srv)
 	h.appCredRoutes(srv)
+	h.credentialRoutes(srv)
+	h.trustRoutes(srv)
+	h.extrasRoutes(srv)
+	h.complianceRoutes(srv)
 	return h
 }
 
