@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/nimbus-cloud/nimbus/internal/config"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/fernet"
@@ -142,6 +144,10 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if first && password == "" {
 		password = randomPassword()
 	}
+	if !first && password == "" && name == "up" {
+		// Keep clouds.yaml and admin-openrc pointing at this start's endpoint.
+		password = readCloudsPassword(cloudsFile)
+	}
 	cloud, err := Start(ctx, cfg, StartOptions{AdminPassword: password})
 	if err != nil {
 		return err
@@ -174,6 +180,25 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "Nimbus stopped.")
 	}
 	return err
+}
+
+// readCloudsPassword returns the admin password an earlier start wrote, or "".
+func readCloudsPassword(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var doc struct {
+		Clouds map[string]struct {
+			Auth struct {
+				Password string `yaml:"password"`
+			} `yaml:"auth"`
+		} `yaml:"clouds"`
+	}
+	if yaml.Unmarshal(raw, &doc) != nil {
+		return ""
+	}
+	return doc.Clouds["nimbus"].Auth.Password
 }
 
 func fileExists(path string) bool {

@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"github.com/nimbus-cloud/nimbus/internal/app"
+)
+
+// TestMain lets a test run the nimbus command line in a child process, as a
+// user would run the binary.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("NIMBUS_TEST_MAIN_ARGS"); args != "" {
+		os.Exit(app.Main(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type upProcess struct {
+	cmd         *exec.Cmd
+	identityURL string
+	lines       []string
+}
+
+// startUp runs `nimbus up` in a child and waits for its ready line.
+func startUp(t *testing.T, args ...string) *upProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NIMBUS_TEST_MAIN_ARGS="+strings.Join(append([]string{"up"}, args...), "\x1f"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &upProcess{cmd: cmd}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ready := make(chan error, 1)
+	sc := bufio.NewScanner(stdout)
+	go func() {
+		for sc.Scan() {
+			line := sc.Text()
+			p.lines = append(p.lines, line)
+			if m := regexp.MustCompile(`^identity\s+(\S+)`).FindStringSubmatch(line); m != nil {
+				p.identityURL = m[1]
+			}
+			if strings.HasPrefix(line, "Nimbus is ready") {
+				ready <- nil
+				break
+			}
+		}
+		ready <- sc.Err()
+		_, _ = bufio.NewReader(stdout).WriteTo(discard{})
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("nimbus up printed no ready line; got %q", p.lines)
+	}
+	if p.identityURL == "" {
+		t.Fatalf("no identity URL in %q", p.lines)
+	}
+	return p
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func (p *upProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("nimbus up exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("nimbus up did not stop on SIGTERM")
+	}
+}
+
+func readOpenRC(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "admin-openrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
+			env[k] = strings.Trim(v, "'")
+		}
+	}
+	return env
+}
+
+func authenticate(t *testing.T, env map[string]string) error {
+	t.Helper()
+	_, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env["OS_AUTH_URL"], Username: env["OS_USERNAME"], Password: env["OS_PASSWORD"],
+		DomainName: env["OS_USER_DOMAIN_NAME"], TenantName: env["OS_PROJECT_NAME"]})
+	return err
+}
+
+func TestUpFirstStartAndRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	args := []string{"--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0",
+		"--set", "identity.password_hash_rounds=4"}
+
+	p := startUp(t, args...)
+	for _, name := range []string{"clouds.yaml", "admin-openrc"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("first start wrote no %s: %v", name, err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+	env := readOpenRC(t, dir)
+	if env["OS_AUTH_URL"] != p.identityURL || len(env["OS_PASSWORD"]) < 16 {
+		t.Fatalf("admin-openrc = %v, printed URL %s", env, p.identityURL)
+	}
+	if err := authenticate(t, env); err != nil {
+		t.Fatalf("authenticate with the written credentials: %v", err)
+	}
+	p.stop(t)
+
+	// A restart reuses the state: same password, the files follow the new port.
+	p = startUp(t, args...)
+	env2 := readOpenRC(t, dir)
+	if env2["OS_PASSWORD"] != env["OS_PASSWORD"] || env2["OS_AUTH_URL"] != p.identityURL {
+		t.Fatalf("after restart admin-openrc = %v, printed %s", env2, p.identityURL)
+	}
+	if err := authenticate(t, env2); err != nil {
+		t.Fatalf("authenticate after restart: %v", err)
+	}
+	p.stop(t)
+}
+
+func TestBadConfigIsRefused(t *testing.T) {
+	t.Parallel()
+	conf := filepath.Join(t.TempDir(), "nimbus.conf")
+	if err := os.WriteFile(conf, []byte("[token]\nexpiration = soon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NIMBUS_TEST_MAIN_ARGS="+strings.Join([]string{"up", "--config-file", conf,
+		"--state-dir", t.TempDir()}, "\x1f"))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("nimbus up started with a bad config")
+	}
+	if want := conf + `: [token] expiration: "soon" is not an integer`; !strings.Contains(string(out), want) {
+		t.Fatalf("output %q does not contain %q", out, want)
+	}
+}
