@@ -111,6 +111,15 @@ func NewIdentity(cfg *config.Config, d *db.DB, log *slog.Logger) (*identity.Serv
 	if err != nil {
 		return nil, err
 	}
+	// Credential keys are their own repository, as keystone's [credential]
+	// key_repository: they rotate apart from the token keys.
+	credRepo, err := fernet.NewKeyRepository(cfg.CredentialKeyRepository(), 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := credRepo.Setup(); err != nil {
+		return nil, fmt.Errorf("set up credential keys: %w", err)
+	}
 	enforcer, err := policy.New(policy.IdentityDefaults(), policy.Options{
 		PolicyFile: cfg.Policy.PolicyFile, EnforceScope: cfg.Policy.EnforceScope})
 	if err != nil {
@@ -143,6 +152,8 @@ func NewIdentity(cfg *config.Config, d *db.DB, log *slog.Logger) (*identity.Serv
 		Hasher: identity.BcryptHasher{Cost: cfg.Identity.PasswordHashRounds},
 		Authz:  auth.NewAuthorizer(enforcer),
 		Log:    log.With("service", "identity"),
+		// Credential blobs are sealed at rest with the credential keys.
+		Credentials: identity.NewFernetCipher(credRepo),
 	}), nil
 }
 

@@ -27,6 +27,10 @@ type AppCredRequest struct {
 	// Roles name roles by id or name; empty delegates every role of the
 	// caller's token.
 	Roles []RoleRef
+	// AccessRules, when set, narrow the credential's tokens to these API
+	// operations; each names one of the user's rules by ID or gives service,
+	// path and method.
+	AccessRules []AccessRule
 }
 
 // RoleRef names a role by ID or, when ID is empty, by Name.
@@ -40,6 +44,8 @@ type AppCredDetail struct {
 	ApplicationCredential
 	Roles  []Role
 	Secret string
+	// AccessRules are the credential's access rules; nil when it has none.
+	AccessRules []AccessRule
 }
 
 // appCredMissing is keystone's 404 for an application credential.
@@ -110,6 +116,10 @@ func (s *Service) CreateApplicationCredential(ctx context.Context, userID string
 	if err != nil {
 		return AppCredDetail{}, err
 	}
+	rules, err := s.resolveAccessRules(ctx, userID, req.AccessRules)
+	if err != nil {
+		return AppCredDetail{}, err
+	}
 	hash, err := s.hasher.Hash(secret)
 	if err != nil {
 		return AppCredDetail{}, fmt.Errorf("hash application credential secret: %w", err)
@@ -122,12 +132,12 @@ func (s *Service) CreateApplicationCredential(ctx context.Context, userID string
 	for _, r := range roles {
 		ac.RoleIDs = append(ac.RoleIDs, r.ID)
 	}
-	if err := s.store.CreateApplicationCredential(ctx, ac); err != nil {
+	if rules, err = s.storeAppCred(ctx, ac, rules); err != nil {
 		err = duplicate(err, "application_credential - Duplicate entry found with name %s.", req.Name)
 		return AppCredDetail{}, lookup(err, "user", userID)
 	}
 	s.changed()
-	return AppCredDetail{ApplicationCredential: ac, Roles: roles, Secret: secret}, nil
+	return AppCredDetail{ApplicationCredential: ac, Roles: roles, Secret: secret, AccessRules: rules}, nil
 }
 
 // appCredRoles resolves the roles an application credential delegates: those
@@ -249,7 +259,7 @@ func (s *Service) ListApplicationCredentials(ctx context.Context, userID, name s
 	return s.appCredDetails(ctx, acs)
 }
 
-// appCredDetails resolves the roles of application credentials.
+// appCredDetails resolves the roles and access rules of application credentials.
 func (s *Service) appCredDetails(ctx context.Context, acs []ApplicationCredential) ([]AppCredDetail, error) {
 	var ids []string
 	for _, ac := range acs {
@@ -259,9 +269,13 @@ func (s *Service) appCredDetails(ctx context.Context, acs []ApplicationCredentia
 	if err != nil {
 		return nil, err
 	}
+	rules, err := s.appCredAccessRules(ctx, acs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]AppCredDetail, len(acs))
 	for i, ac := range acs {
-		out[i] = AppCredDetail{ApplicationCredential: ac, Roles: []Role{}}
+		out[i] = AppCredDetail{ApplicationCredential: ac, Roles: []Role{}, AccessRules: rules[ac.ID]}
 		for _, id := range ac.RoleIDs {
 			if r, ok := roles[id]; ok {
 				out[i].Roles = append(out[i].Roles, r)

@@ -48,6 +48,8 @@ type Scope struct {
 	ProjectDomainID, ProjectDomainName string
 	DomainID, DomainName               string
 	System                             bool
+	// TrustID scopes the token to a trust (OS-TRUST): its project and roles.
+	TrustID string
 	// Unscoped asks for an unscoped token even when the user has a default project.
 	Unscoped bool
 }
@@ -158,18 +160,19 @@ func (s *Service) checkPassword(ctx context.Context, pm *PasswordMethod) (*User,
 		}
 		return nil, err
 	}
-	if u.PasswordHash == "" || s.hasher.Compare(u.PasswordHash, pm.Password) != nil {
-		if u.PasswordHash == "" {
-			s.equalizeTiming(pm.Password)
-		}
-		s.log.Info("authentication failed", "user_id", u.ID, "method", "password")
-		return nil, authFailed()
+	// Lockout and failed-check counting as keystone's [security_compliance].
+	failures, err := s.verifyPassword(ctx, u, pm.Password)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.checkUserUsable(ctx, u); err != nil {
 		return nil, err
 	}
-	if !u.PasswordExpiresAt.IsZero() && !s.now().Before(u.PasswordExpiresAt) {
-		return nil, unauthorized("The password is expired and needs to be changed for user: %s.", u.ID)
+	if s.isPasswordExpired(u) {
+		return nil, passwordExpired(u.ID)
+	}
+	if err := s.clearFailedAuth(ctx, u.ID, failures); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -296,6 +299,9 @@ func (s *Service) issue(ctx context.Context, r issueRequest) (*Token, error) {
 		// A token from a token keeps its parent's lifetime and audit chain.
 		t.ExpiresAt = r.base.ExpiresAt
 		t.AuditIDs = []string{audit, r.base.AuditIDs[len(r.base.AuditIDs)-1]}
+		if r.base.Trust != nil {
+			return nil, forbidden("You are not authorized to perform the requested action: Using trust-scoped token to create another token. Create a new trust-scoped token instead.")
+		}
 		if r.base.Scoped() && !s.cfg.AllowRescopeScopedToken {
 			return nil, forbidden("Rescoping a scoped token is not allowed.")
 		}
@@ -329,9 +335,16 @@ func (s *Service) issue(ctx context.Context, r issueRequest) (*Token, error) {
 	if t.AppCred != nil {
 		p.AppCredID = t.AppCred.ID
 	}
+	if t.Trust != nil {
+		// The payload names the authenticated trustee, as keystone's does.
+		p.UserID, p.TrustID = t.Trust.TrusteeUserID, t.Trust.ID
+	}
 	id, err := s.tokens.Issue(p)
 	if err != nil {
 		return nil, fmt.Errorf("issue token: %w", err)
+	}
+	if err := s.consumeTrustUse(ctx, t.Trust); err != nil {
+		return nil, err
 	}
 	t.ID = id
 	return t, nil

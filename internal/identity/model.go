@@ -166,6 +166,7 @@ type RevocationEvent struct {
 	AuditID      string
 	AuditChainID string
 	AppCredID    string
+	TrustID      string
 	IssuedBefore time.Time
 	RevokedAt    time.Time
 }

@@ -20,8 +20,9 @@ type ProjectCreate struct {
 	// ParentID names the parent project; "" or the domain's id makes a top-level project.
 	ParentID string
 	Enabled  *bool // nil: enabled
-	// IsDomain asks for a project acting as a domain, which is not supported
-	// here: domains are created with POST /v3/domains.
+	// IsDomain asks for a project acting as a domain. Such a project is a
+	// Domain here: CreateDomainProject makes it, and CreateProject refuses it
+	// with a 400.
 	IsDomain bool
 	Tags     []string
 	Options  map[string]any
@@ -54,8 +55,9 @@ func (u ProjectUpdate) fieldsSet() int {
 // selects its top-level projects, as keystone stores them.
 type ProjectQuery struct {
 	ProjectFilter
-	// IsDomain is keystone's is_domain filter; projects acting as domains are
-	// not projects here, so true matches nothing.
+	// IsDomain is keystone's is_domain filter. Projects acting as domains are
+	// Domains here, so ListProjects matches nothing with true: ListDomainProjects
+	// lists them.
 	IsDomain *bool
 }
 

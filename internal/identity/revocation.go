@@ -27,6 +27,10 @@ func newRevocationIndex() *revocationIndex {
 // revocationSubject is what a token offers to revocation checks.
 type revocationSubject struct {
 	UserID, ProjectID, AppCredID string
+	// TrustID is the trust of a token issued through one, and TrustUserIDs its
+	// trustor and trustee: an event naming either user revokes the token too.
+	TrustID      string
+	TrustUserIDs []string
 	// DomainIDs: the domain scope, the user's domain and the project's domain.
 	DomainIDs []string
 	RoleIDs   []string
@@ -43,6 +47,8 @@ func (ev RevocationEvent) key() string {
 		return "c:" + ev.AuditChainID
 	case ev.AppCredID != "":
 		return "ac:" + ev.AppCredID
+	case ev.TrustID != "":
+		return "t:" + ev.TrustID
 	case ev.UserID != "":
 		return "u:" + ev.UserID
 	case ev.ProjectID != "":
@@ -61,13 +67,16 @@ func (ev RevocationEvent) matches(t *revocationSubject) bool {
 	if t.IssuedAt.After(ev.IssuedBefore) {
 		return false
 	}
-	if ev.UserID != "" && ev.UserID != t.UserID {
+	if ev.UserID != "" && ev.UserID != t.UserID && !slices.Contains(t.TrustUserIDs, ev.UserID) {
 		return false
 	}
 	if ev.ProjectID != "" && ev.ProjectID != t.ProjectID {
 		return false
 	}
 	if ev.AppCredID != "" && ev.AppCredID != t.AppCredID {
+		return false
+	}
+	if ev.TrustID != "" && ev.TrustID != t.TrustID {
 		return false
 	}
 	if ev.DomainID != "" && !slices.Contains(t.DomainIDs, ev.DomainID) {
@@ -125,6 +134,14 @@ func (x *revocationIndex) revoked(t *revocationSubject) bool {
 	if (t.AppCredID != "" && check("ac:"+t.AppCredID)) || check("u:"+t.UserID) ||
 		(t.ProjectID != "" && check("p:"+t.ProjectID)) || check("*") {
 		return true
+	}
+	if t.TrustID != "" && check("t:"+t.TrustID) {
+		return true
+	}
+	for _, u := range t.TrustUserIDs {
+		if u != t.UserID && check("u:"+u) {
+			return true
+		}
 	}
 	for _, d := range t.DomainIDs {
 		if check("d:" + d) {

@@ -23,12 +23,17 @@ func (s *Service) resolveScope(ctx context.Context, t *Token, sc Scope) error {
 	if sc.System {
 		set++
 	}
+	if sc.TrustID != "" {
+		set++
+	}
 	if set > 1 {
 		return invalid("Specify either a project, a domain or the system as the scope, not several.")
 	}
 	switch {
 	case sc.Unscoped:
 		return nil
+	case sc.TrustID != "":
+		return s.scopeToTrust(ctx, t, sc.TrustID)
 	case sc.ProjectID != "" || sc.ProjectName != "":
 		p, err := s.findProject(ctx, sc)
 		if err != nil {
@@ -147,7 +152,12 @@ func (s *Service) fill(ctx context.Context, t *Token) error {
 		t.Roles = nil
 		return nil
 	}
-	roles, err := s.effectiveRoles(ctx, t.User.ID, t.Project, t.Domain, t.System)
+	var roles []Role
+	if t.Trust != nil {
+		roles, err = s.trustRoles(ctx, t.Trust)
+	} else {
+		roles, err = s.effectiveRoles(ctx, t.User.ID, t.Project, t.Domain, t.System)
+	}
 	if err != nil {
 		return err
 	}
@@ -239,7 +249,15 @@ func (s *Service) rebuild(ctx context.Context, id string, p fernet.Payload) (*To
 		}
 		t.AppCred = &ac
 	}
+	if p.TrustID != "" {
+		if err := s.rebuildTrust(ctx, t, p.TrustID); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.fill(ctx, t); err != nil {
+		if t.Trust != nil && errors.Is(err, ErrForbidden) {
+			return nil, gone("its trustor no longer holds the delegated roles")
+		}
 		return nil, err
 	}
 	if t.Scoped() && len(t.Roles) == 0 {

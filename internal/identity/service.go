@@ -79,6 +79,7 @@ type Service struct {
 	tokens TokenFormat
 	hasher PasswordHasher
 	authz  Authorizer
+	creds  CredentialCipher
 	log    *slog.Logger
 	now    func() time.Time
 	newID  func() string
@@ -94,7 +95,10 @@ type Deps struct {
 	Tokens TokenFormat
 	Hasher PasswordHasher
 	Authz  Authorizer
-	Log    *slog.Logger
+	// Credentials seals the blobs of credentials at rest; without it the
+	// credential APIs fail.
+	Credentials CredentialCipher
+	Log         *slog.Logger
 	// Now and NewID default to the wall clock and random 32-hex ids.
 	Now   func() time.Time
 	NewID func() string
@@ -121,7 +125,7 @@ func New(cfg Config, d Deps) *Service {
 		cfg.MaxPasswordLength = 4096
 	}
 	return &Service{cfg: cfg, store: d.Store, tokens: d.Tokens, hasher: d.Hasher, authz: d.Authz,
-		log: d.Log, now: d.Now, newID: d.NewID,
+		creds: d.Credentials, log: d.Log, now: d.Now, newID: d.NewID,
 		revocations: newRevocationIndex(), cache: newTokenCache(4096)}
 }
 

@@ -29,6 +29,10 @@ type Token struct {
 
 	AppCred        *ApplicationCredential
 	IsAdminProject bool
+
+	// Trust is set for a token issued through a trust (OS-TRUST); User is then
+	// the trustor when the trust impersonates, the trustee otherwise.
+	Trust *Trust
 }
 
 // Scoped reports whether the token carries a scope.
@@ -92,6 +96,10 @@ func (t *Token) revocationSubject() *revocationSubject {
 	}
 	if t.AppCred != nil {
 		rs.AppCredID = t.AppCred.ID
+	}
+	if t.Trust != nil {
+		rs.TrustID = t.Trust.ID
+		rs.TrustUserIDs = []string{t.Trust.TrustorUserID, t.Trust.TrusteeUserID}
 	}
 	return rs
 }

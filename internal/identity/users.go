@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // UserCreate holds the fields of POST /v3/users.
@@ -127,8 +126,9 @@ func (s *Service) checkPasswordLength(pw string) error {
 	return nil
 }
 
-// setPassword hashes pw into u.
-func (s *Service) setPassword(u *User, pw string) error {
+// setPassword hashes pw into u, with the expiry the compliance rules give a
+// password the user (selfService) or an administrator chose.
+func (s *Service) setPassword(u *User, pw string, selfService bool) error {
 	h, err := s.hasher.Hash(pw)
 	if err != nil {
 		var e *Error
@@ -137,7 +137,8 @@ func (s *Service) setPassword(u *User, pw string) error {
 		}
 		return fmt.Errorf("hash password of user %s: %w", u.ID, err)
 	}
-	u.PasswordHash, u.PasswordCreatedAt, u.PasswordExpiresAt = h, s.now().UTC(), time.Time{}
+	now := s.now().UTC()
+	u.PasswordHash, u.PasswordCreatedAt, u.PasswordExpiresAt = h, now, s.newPasswordExpiry(u, now, selfService)
 	return nil
 }
 
@@ -188,6 +189,9 @@ func (s *Service) CreateUser(ctx context.Context, in UserCreate) (User, error) {
 		if err := s.checkPasswordLength(*in.Password); err != nil {
 			return User{}, err
 		}
+		if err := s.checkPasswordRequirements(*in.Password); err != nil {
+			return User{}, err
+		}
 	}
 	if u.DomainID == "" {
 		u.DomainID = c.DomainID
@@ -202,7 +206,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserCreate) (User, error) {
 		return User{}, err
 	}
 	if in.Password != nil {
-		if err := s.setPassword(&u, *in.Password); err != nil {
+		if err := s.setPassword(&u, *in.Password, false); err != nil {
 			return User{}, err
 		}
 	}
@@ -292,16 +296,14 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (Use
 		}
 		u.Extra = merged
 	}
-	switch {
-	case up.Password != nil:
-		if err := s.setPassword(&u, *up.Password); err != nil {
-			return User{}, err
-		}
-	case up.ClearPassword:
-		u.PasswordHash, u.PasswordCreatedAt, u.PasswordExpiresAt = "", time.Time{}, time.Time{}
-	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return User{}, lookup(userConflict(err, u), "user", id)
+	}
+	// An administrator's reset is not held to the history, but is recorded in it.
+	if up.Password != nil || up.ClearPassword {
+		if err := s.storePassword(ctx, &u, up.Password, false); err != nil {
+			return User{}, err
+		}
 	}
 	s.changed()
 	if revoke {
@@ -321,6 +323,9 @@ func (s *Service) checkUserUpdate(ctx context.Context, u User, up UserUpdate) er
 	}
 	if up.Password != nil {
 		if err := s.checkPasswordLength(*up.Password); err != nil {
+			return err
+		}
+		if err := s.checkPasswordRequirements(*up.Password); err != nil {
 			return err
 		}
 	}
@@ -351,8 +356,11 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 
 // ChangePassword is a user's self-service password change
 // (POST /v3/users/{user_id}/password). It needs no token and no policy: the
-// original password is the credential. Any failure to prove it is a 401 that
-// does not say which part was wrong. Success revokes the user's tokens.
+// original password is the credential, checked as authentication checks it
+// (lockout included; an expired password may be changed). Any failure to prove
+// it is a 401 that does not say which part was wrong. The new password must
+// meet password_regex, the minimum age and the history. Success revokes the
+// user's tokens.
 func (s *Service) ChangePassword(ctx context.Context, userID, original, password string) error {
 	if len(password) > s.cfg.MaxPasswordLength {
 		return fieldInvalid("password", "the password is longer than %d characters", s.cfg.MaxPasswordLength)
@@ -365,26 +373,32 @@ func (s *Service) ChangePassword(ctx context.Context, userID, original, password
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash == "" || len(original) > s.cfg.MaxPasswordLength {
+	if len(original) > s.cfg.MaxPasswordLength {
 		s.equalizeTiming(original)
 		return authFailed()
 	}
-	if s.hasher.Compare(u.PasswordHash, original) != nil {
-		s.log.Info("password change refused: wrong original password", "user_id", u.ID)
-		return authFailed()
+	failures, err := s.verifyPassword(ctx, &u, original)
+	if err != nil {
+		return err
 	}
 	if !u.Enabled {
 		s.log.Info("password change refused: user disabled", "user_id", u.ID)
 		return authFailed()
 	}
+	if err := s.clearFailedAuth(ctx, u.ID, failures); err != nil {
+		return err
+	}
+	if err := s.checkPasswordRequirements(password); err != nil {
+		return err
+	}
 	if locked, _ := u.Options["lock_password"].(bool); locked {
 		return invalid("You cannot change your password at this time due to password policy disallowing password changes. Please contact your administrator to reset your password.")
 	}
-	if err := s.setPassword(&u, password); err != nil {
+	if err := s.checkSelfServiceChange(ctx, &u, password); err != nil {
 		return err
 	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return lookup(err, "user", userID)
+	if err := s.storePassword(ctx, &u, &password, true); err != nil {
+		return err
 	}
 	s.changed()
 	return s.revoke(ctx, RevocationEvent{UserID: userID})

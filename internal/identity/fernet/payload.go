@@ -24,6 +24,7 @@ type Payload struct {
 	IssuedAt  time.Time // zero means the Provider's clock at Issue
 	AuditIDs  []string  // this token's audit id, then the parent chain's when rescoped
 	AppCredID string    // application credential the token was issued for
+	TrustID   string    // trust (OS-TRUST) the token was issued through
 }
 
 // Unscoped reports whether the payload has no project, domain or system scope.
@@ -57,12 +58,14 @@ var authMethods = [...]string{
 
 // Payload format version 1, after the version byte:
 //
-//	uvarint flags        payloadSystem | payloadProject | payloadDomain | payloadAppCred
+//	uvarint flags        payloadSystem | payloadProject | payloadDomain | payloadAppCred |
+//	                     payloadTrust
 //	uvarint methods      bit i set = authMethods[i]
 //	id      user
 //	id      project      if payloadProject
 //	id      domain       if payloadDomain
 //	id      app cred     if payloadAppCred
+//	id      trust        if payloadTrust
 //	uvarint issued µs    microseconds within the second; the seconds are the
 //	                     Fernet timestamp
 //	varint  expires s    expires_at seconds minus issued_at seconds
@@ -72,6 +75,9 @@ var authMethods = [...]string{
 // An id is a tag byte and its value: idHex + 16 bytes for a 32-char lowercase
 // hex UUID, idB64 + 16 bytes for a 22-char urlsafe-base64 id (audit ids),
 // idRaw + uvarint length + bytes for anything else.
+//
+// Flags are only ever added: a token issued before a flag existed never sets
+// it and decodes as it always did.
 const payloadV1 = 1
 
 const (
@@ -79,8 +85,9 @@ const (
 	payloadProject
 	payloadDomain
 	payloadAppCred
+	payloadTrust
 
-	payloadFlagsV1 = payloadSystem | payloadProject | payloadDomain | payloadAppCred
+	payloadFlagsV1 = payloadSystem | payloadProject | payloadDomain | payloadAppCred | payloadTrust
 )
 
 const (
@@ -130,11 +137,14 @@ func encodePayload(dst []byte, p Payload) ([]byte, error) {
 	if p.AppCredID != "" {
 		flags |= payloadAppCred
 	}
+	if p.TrustID != "" {
+		flags |= payloadTrust
+	}
 	dst = append(dst, payloadV1)
 	dst = binary.AppendUvarint(dst, flags)
 	dst = binary.AppendUvarint(dst, methods)
 	dst = appendID(dst, p.UserID)
-	for _, id := range []string{p.ProjectID, p.DomainID, p.AppCredID} {
+	for _, id := range []string{p.ProjectID, p.DomainID, p.AppCredID, p.TrustID} {
 		if id != "" {
 			dst = appendID(dst, id)
 		}
@@ -175,6 +185,9 @@ func decodePayload(b []byte, issuedSec int64) (Payload, error) {
 	}
 	if flags&payloadAppCred != 0 {
 		p.AppCredID = r.id()
+	}
+	if flags&payloadTrust != 0 {
+		p.TrustID = r.id()
 	}
 	p.IssuedAt = time.Unix(issuedSec, r.micros()).UTC()
 	expSec := issuedSec + r.varint()

@@ -1,6 +1,8 @@
 package fernet
 
 import (
+	"bytes"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
@@ -13,6 +15,7 @@ const (
 	projectUUID = "8a5ff2b3c4d54e6f8a7b9c0d1e2f3a4b"
 	domainUUID  = "default"
 	appCredUUID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	trustUUID   = "7c6b5a4938271605f4e3d2c1b0a99887"
 	auditA      = "Zr9sL1Lq3hD_ZTFEvQ2x1A"
 	auditB      = "qQxY0-lmcHfBnk1mZ0bP8w"
 )
@@ -51,6 +54,8 @@ func TestPayloadEncoding(t *testing.T) {
 		{name: "app cred", in: with(func(p *Payload) {
 			p.Methods, p.ProjectID, p.AppCredID = []string{"application_credential"}, projectUUID, appCredUUID
 		})},
+		{name: "trust", in: with(func(p *Payload) { p.ProjectID, p.TrustID = projectUUID, trustUUID }), maxSize: 78},
+		{name: "trust without project", in: with(func(p *Payload) { p.Methods, p.TrustID = []string{"token"}, "trust-name-id" })},
 		{name: "rescoped", in: with(func(p *Payload) {
 			p.Methods, p.ProjectID, p.AuditIDs = []string{"password", "token"}, projectUUID, []string{auditB, auditA}
 		}), maxSize: 80},
@@ -88,6 +93,30 @@ func TestPayloadEncoding(t *testing.T) {
 				t.Error("decoded times are not UTC")
 			}
 		})
+	}
+}
+
+// TestPayloadDecodesOlderTokens checks that a token issued before the trust
+// flag existed (a rescoped project token, encoded then) still decodes.
+func TestPayloadDecodesOlderTokens(t *testing.T) {
+	t.Parallel()
+	old, err := hex.DecodeString("010203015f0c6b6c2e1d4a4f9a8f1f0b3b2c1d0e018a5ff2b3c4d54e6f8a7b9c0d1e2f3a4b" +
+		"c0c407a03800010266bf6c2f52eade10ff653144bd0db1d4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodePayload(old, issued.Unix())
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	want := Payload{UserID: userUUID, ProjectID: projectUUID, Methods: []string{"password", "token"},
+		IssuedAt: issued, ExpiresAt: expires, AuditIDs: []string{auditA}}
+	if !samePayload(got, want) {
+		t.Errorf("decoded\n got %+v\nwant %+v", got, want)
+	}
+	again, err := encodePayload(nil, got)
+	if err != nil || !bytes.Equal(again, old) {
+		t.Errorf("re-encoded %x, %v; want the same bytes", again, err)
 	}
 }
 

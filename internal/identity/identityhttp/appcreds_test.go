@@ -73,8 +73,8 @@ func TestAppCredsAPI(t *testing.T) {
 		{"bad timestamp", map[string]any{"name": "x", "expires_at": "soon"}, http.StatusBadRequest, "Timestamp not in expected format."},
 		{"role not held", map[string]any{"name": "x", "roles": []any{map[string]any{"name": "admin"}}}, http.StatusBadRequest,
 			"Cannot create an application credential with unassigned role"},
-		{"access rules", map[string]any{"name": "x", "access_rules": []any{map[string]any{"service": "compute", "path": "/servers", "method": "GET"}}},
-			http.StatusBadRequest, "access rules are not supported"},
+		{"bad access rule", map[string]any{"name": "x", "access_rules": []any{map[string]any{"service": "compute", "path": "/servers", "method": "FETCH"}}},
+			http.StatusBadRequest, "'FETCH' is not one of"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {

@@ -27,7 +27,8 @@ func (h *Handler) projectRoutes(srv *api.Server) {
 
 // projectView renders a project as keystone does (api-ref: identity v3,
 // "Projects", "Show project details"; tags since v3.10): parent_id is the
-// domain's id for a top-level project, and is_domain is always false here.
+// domain's id for a top-level project, and is_domain is false: projects acting
+// as domains are rendered by domainProjectView.
 func projectView(r *http.Request, p identity.Project) map[string]any {
 	parent := p.ParentID
 	if parent == "" {
@@ -90,6 +91,10 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.IsDomain = isDomain != nil && *isDomain
+	if in.IsDomain {
+		h.createDomainProject(w, r, in)
+		return
+	}
 	p, err := h.svc.CreateProject(r.Context(), in)
 	if err != nil {
 		writeError(w, r, err)
@@ -108,6 +113,10 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request) {
 	pq.Enabled = optionalBool(r, "enabled")
 	pq.Tags, pq.TagsAny = tagQuery(q, "tags"), tagQuery(q, "tags-any")
 	pq.NotTags, pq.NotTagsAny = tagQuery(q, "not-tags"), tagQuery(q, "not-tags-any")
+	if pq.IsDomain != nil && *pq.IsDomain {
+		h.listDomainProjects(w, r, pq)
+		return
+	}
 	ps, err := h.svc.ListProjects(r.Context(), pq)
 	if err != nil {
 		writeError(w, r, err)
@@ -133,6 +142,10 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request) {
 	x := identity.ProjectExpand{ParentsAsList: flag("parents_as_list"), ParentsAsIDs: flag("parents_as_ids"),
 		SubtreeAsList: flag("subtree_as_list"), SubtreeAsIDs: flag("subtree_as_ids")}
 	d, err := h.svc.GetProject(r.Context(), r.PathValue("project_id"), x)
+	if h.actsAsDomain(r, err) {
+		h.getDomainProject(w, r)
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -178,6 +191,10 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.svc.UpdateProject(r.Context(), r.PathValue("project_id"), u)
+	if h.actsAsDomain(r, err) {
+		h.updateDomainProject(w, r, u)
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -187,7 +204,12 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request) {
 
 // deleteProject serves DELETE /v3/projects/{project_id} (api-ref: "Delete project").
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) {
-	if err := h.svc.DeleteProject(r.Context(), r.PathValue("project_id")); err != nil {
+	err := h.svc.DeleteProject(r.Context(), r.PathValue("project_id"))
+	if h.actsAsDomain(r, err) {
+		h.deleteDomainProject(w, r)
+		return
+	}
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -126,10 +126,19 @@ func parseScope(raw json.RawMessage) (identity.Scope, error) {
 	if err := json.Unmarshal(raw, &sb); err != nil {
 		return identity.Scope{}, api.BadRequest("Invalid input for field 'scope': it must be an object.")
 	}
-	if len(sb.OSTrust) > 0 {
-		return identity.Scope{}, api.Errorf(http.StatusForbidden, "Trusts are not supported by this cloud.")
-	}
 	var sc identity.Scope
+	if sb.OSTrust != nil {
+		var tr struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(sb.OSTrust, &tr) != nil || tr.ID == "" {
+			return sc, api.BadRequest("Expecting to find trust_id in trust. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
+		}
+		if sb.Project != nil || sb.Domain != nil || sb.System != nil {
+			return sc, api.BadRequest("Specify either a project, a domain, the system or a trust as the scope, not several.")
+		}
+		return identity.Scope{TrustID: tr.ID}, nil
+	}
 	switch {
 	case sb.Project != nil:
 		sc.ProjectID, sc.ProjectName = sb.Project.ID, sb.Project.Name
@@ -264,8 +273,21 @@ func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, status int,
 		view["system"] = map[string]any{"all": true}
 	}
 	if t.AppCred != nil {
-		view["application_credential"] = map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name,
-			"restricted": !t.AppCred.Unrestricted}
+		ac := map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name, "restricted": !t.AppCred.Unrestricted}
+		rules, err := h.svc.TokenAccessRules(r.Context(), t)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if len(rules) > 0 {
+			ac["access_rules"] = accessRuleRefs(rules)
+		}
+		view["application_credential"] = ac
+	}
+	if t.Trust != nil {
+		view["OS-TRUST:trust"] = map[string]any{"id": t.Trust.ID, "impersonation": t.Trust.Impersonation,
+			"trustee_user": map[string]any{"id": t.Trust.TrusteeUserID},
+			"trustor_user": map[string]any{"id": t.Trust.TrustorUserID}}
 	}
 	w.Header().Set(SubjectTokenHeader, t.ID)
 	api.WriteJSON(w, status, map[string]any{"token": view})

@@ -140,7 +140,9 @@ func TestIssueBadInput(t *testing.T) {
 		{"project and domain", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"project": map[string]any{"id": "x"}, "domain": map[string]any{"id": "default"}}), 400, "not several"},
 		{"no role on domain", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"domain": map[string]any{"id": "default"}}), 401, "no access"},
 		{"bad token method", map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"token"}, "token": map[string]any{"id": "garbage"}}}}, 401, "requires authentication"},
-		{"trust scope", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"OS-TRUST:trust": map[string]any{"id": "x"}}), 403, "Trusts"},
+		{"unknown trust", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"OS-TRUST:trust": map[string]any{"id": "x"}}), 401, "Could not find trust: x."},
+		{"trust without id", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"OS-TRUST:trust": map[string]any{}}), 400, "trust_id"},
+		{"trust and project", passwordAuth("admin", cloudtest.AdminPassword, map[string]any{"OS-TRUST:trust": map[string]any{"id": "x"}, "project": map[string]any{"id": "x"}}), 400, "not several"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -160,6 +160,7 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 				SELECT ac.id FROM application_credential ac JOIN identity_user u ON u.id = ac.user_id
 				WHERE u.domain_id = ?)`, id),
 			st("DELETE FROM application_credential WHERE user_id IN ("+domainUsers+")", id),
+			st("DELETE FROM credential WHERE user_id IN ("+domainUsers+") OR project_id IN ("+domainProjects+")", id, id),
 			st("DELETE FROM project_tag WHERE project_id IN ("+domainProjects+")", id),
 			// Unlink the hierarchy first: MySQL checks foreign keys row by row.
 			st("UPDATE project SET parent_id = NULL WHERE domain_id = ?", id),

@@ -157,8 +157,8 @@ func (s *Store) UpdateProject(ctx context.Context, p identity.Project) error {
 	return nil
 }
 
-// DeleteProject removes the project with its tags and the assignments on it. It
-// fails with ErrConflict while the project has children.
+// DeleteProject removes the project with its tags, the assignments on it and
+// its credentials. It fails with ErrConflict while the project has children.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
 		hasChildren, err := exists(ctx, tx, "SELECT 1 FROM project WHERE parent_id = ? LIMIT 1", id)
@@ -171,6 +171,7 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 		err = exec(ctx, tx,
 			st("DELETE FROM assignment WHERE type IN (?, ?) AND target_id = ?", append(projectTargets(), id)...),
 			st("DELETE FROM project_tag WHERE project_id = ?", id),
+			st("DELETE FROM credential WHERE project_id = ?", id),
 		)
 		if err != nil {
 			return err

@@ -18,9 +18,9 @@ func (s *Store) AddRevocationEvent(ctx context.Context, ev identity.RevocationEv
 		return ev, fmt.Errorf("add revocation event: revoked_at and issued_before are required: %w", identity.ErrValidation)
 	}
 	q := `INSERT INTO revocation_event (user_id, project_id, domain_id, role_id, audit_id, audit_chain_id,
-		app_cred_id, issued_before, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		app_cred_id, trust_id, issued_before, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{nullable(ev.UserID), nullable(ev.ProjectID), nullable(ev.DomainID), nullable(ev.RoleID),
-		nullable(ev.AuditID), nullable(ev.AuditChainID), nullable(ev.AppCredID),
+		nullable(ev.AuditID), nullable(ev.AuditChainID), nullable(ev.AppCredID), nullable(ev.TrustID),
 		db.At(ev.IssuedBefore), db.At(ev.RevokedAt)}
 	var seq int64
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
@@ -51,7 +51,7 @@ func (s *Store) AddRevocationEvent(ctx context.Context, ev identity.RevocationEv
 // ListRevocationEvents returns the events with Seq > afterSeq in Seq order.
 func (s *Store) ListRevocationEvents(ctx context.Context, afterSeq int64) ([]identity.RevocationEvent, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT seq, user_id, project_id, domain_id, role_id, audit_id,
-		audit_chain_id, app_cred_id, issued_before, revoked_at FROM revocation_event WHERE seq > ? ORDER BY seq`, afterSeq)
+		audit_chain_id, app_cred_id, trust_id, issued_before, revoked_at FROM revocation_event WHERE seq > ? ORDER BY seq`, afterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("list revocation events: %w", err)
 	}
@@ -61,15 +61,15 @@ func (s *Store) ListRevocationEvents(ctx context.Context, afterSeq int64) ([]ide
 		var (
 			ev                                 identity.RevocationEvent
 			user, project, domain, role, audit sql.NullString
-			chain, appCred                     sql.NullString
+			chain, appCred, trust              sql.NullString
 			issued, revoked                    db.Time
 		)
-		err := rows.Scan(&ev.Seq, &user, &project, &domain, &role, &audit, &chain, &appCred, &issued, &revoked)
+		err := rows.Scan(&ev.Seq, &user, &project, &domain, &role, &audit, &chain, &appCred, &trust, &issued, &revoked)
 		if err != nil {
 			return nil, fmt.Errorf("list revocation events: %w", err)
 		}
 		ev.UserID, ev.ProjectID, ev.DomainID, ev.RoleID = user.String, project.String, domain.String, role.String
-		ev.AuditID, ev.AuditChainID, ev.AppCredID = audit.String, chain.String, appCred.String
+		ev.AuditID, ev.AuditChainID, ev.AppCredID, ev.TrustID = audit.String, chain.String, appCred.String, trust.String
 		ev.IssuedBefore, ev.RevokedAt = issued.Time, revoked.Time
 		out = append(out, ev)
 	}

@@ -161,8 +161,8 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 	return nil
 }
 
-// DeleteUser removes the user with its group memberships, role assignments and
-// application credentials.
+// DeleteUser removes the user with its group memberships, role assignments,
+// application credentials, credentials, access rules and password history.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
 		err := exec(ctx, tx,
@@ -170,7 +170,13 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			st("DELETE FROM assignment WHERE type IN (?, ?, ?) AND actor_id = ?", append(userActors(), id)...),
 			st(`DELETE FROM application_credential_role WHERE application_credential_id IN (
 				SELECT id FROM application_credential WHERE user_id = ?)`, id),
+			st(`DELETE FROM application_credential_access_rule WHERE application_credential_id IN (
+				SELECT id FROM application_credential WHERE user_id = ?)`, id),
 			st("DELETE FROM application_credential WHERE user_id = ?", id),
+			st("DELETE FROM credential WHERE user_id = ?", id),
+			st("DELETE FROM access_rule WHERE user_id = ?", id),
+			st("DELETE FROM password_history WHERE user_id = ?", id),
+			st("DELETE FROM password_state WHERE user_id = ?", id),
 		)
 		if err != nil {
 			return err
