@@ -40,24 +40,54 @@ func extrasObject(t *testing.T, r *cloudtest.Response, key string) map[string]an
 	return obj
 }
 
-func TestDomainConfigAPI(t *testing.T) {
-	t.Parallel()
-	c := startCrudCloud(t)
+// extrasCase is one request and the status and message it must get; token
+// "" is the admin's.
+type extrasCase struct {
+	name, method, path string
+	body               any
+	token              string
+	status             int
+	msg                string
+}
+
+// runExtrasCases sends each case as a subtest.
+func runExtrasCases(t *testing.T, c *crudCloud, cases []extrasCase) {
+	t.Helper()
+	for _, b := range cases {
+		t.Run(b.name, func(t *testing.T) {
+			tok := c.token
+			if b.token != "" {
+				tok = b.token
+			}
+			wantStatus(t, c.call(t, b.method, b.path, b.body, tok), b.status, b.msg)
+		})
+	}
+}
+
+// extrasConfiguredDomain makes a domain with an LDAP configuration and returns
+// the path of its configuration.
+func extrasConfiguredDomain(t *testing.T, c *crudCloud) (domainID, base string) {
+	t.Helper()
 	r := c.call(t, "POST", "/domains", map[string]any{"domain": map[string]any{"name": "ldap"}})
 	wantStatus(t, r, http.StatusCreated, "")
-	did := extrasObject(t, r, "domain")["id"].(string)
-	base := "/domains/" + did + "/config"
+	domainID = extrasObject(t, r, "domain")["id"].(string)
+	base = "/domains/" + domainID + "/config"
 	cfg := map[string]any{"identity": map[string]any{"driver": "ldap"},
 		"ldap": map[string]any{"url": "ldap://myldap.com:389/", "user_tree_dn": "ou=Users,dc=org", "password": "pw"}}
-
 	r = c.call(t, "PUT", base, map[string]any{"config": cfg})
 	wantStatus(t, r, http.StatusCreated, "")
 	got := extrasObject(t, r, "config")
 	wantKeys(t, "config", got, "identity", "ldap")
 	wantKeys(t, "ldap", got["ldap"].(map[string]any), "url", "user_tree_dn")
 	wantStatus(t, c.call(t, "PUT", base, map[string]any{"config": cfg}), http.StatusOK, "")
+	return domainID, base
+}
 
-	r = c.call(t, "PATCH", base+"/identity", map[string]any{"config": map[string]any{
+func TestDomainConfigAPI(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	did, base := extrasConfiguredDomain(t, c)
+	r := c.call(t, "PATCH", base+"/identity", map[string]any{"config": map[string]any{
 		"identity": map[string]any{"driver": "d2", "list_limit": 9007199254740993}}})
 	wantStatus(t, r, http.StatusOK, "")
 	if !regexp.MustCompile(`"list_limit":9007199254740993\b`).Match(r.Body) {
@@ -82,40 +112,43 @@ func TestDomainConfigAPI(t *testing.T) {
 		"Could not find option driver in group identity in domain configuration for domain "+did+".")
 	wantStatus(t, c.call(t, "DELETE", base+"/identity", nil), http.StatusNoContent, "")
 	wantStatus(t, c.call(t, "GET", base+"/identity", nil), http.StatusNotFound, "Could not find group identity")
+	wantStatus(t, c.call(t, "DELETE", base, nil), http.StatusNoContent, "")
+	wantStatus(t, c.call(t, "GET", base, nil), http.StatusNotFound, "Could not find any options")
+}
 
+func TestDomainConfigAPIBadInput(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	_, base := extrasConfiguredDomain(t, c)
 	member := extrasMemberToken(t, c)
-	bad := []struct {
-		name, method, path string
-		body               any
-		status             int
-		msg                string
-	}{
-		{"no options", "PUT", base, map[string]any{"config": map[string]any{}}, 403, "No options specified"},
-		{"no config member", "PATCH", base, map[string]any{}, 403, "No options specified"},
-		{"config not an object", "PUT", base, map[string]any{"config": "x"}, 400, "is not of type 'object'"},
-		{"unsupported group", "PUT", base, map[string]any{"config": map[string]any{"nova": map[string]any{"a": 1}}}, 403,
-			"Group nova is not supported for domain specific configurations"},
-		{"unsupported option", "GET", base + "/ldap/colour", nil, 403, "Option colour in group ldap is not supported"},
-		{"sensitive option", "GET", base + "/ldap/password", nil, 404, "Could not find option password in group ldap"},
-		{"missing domain", "GET", "/domains/nope/config", nil, 404, "Could not find domain: nope."},
-		{"other group in body", "PATCH", base + "/ldap", map[string]any{"config": map[string]any{"identity": map[string]any{"driver": "x"}}},
-			403, "request to update group ldap, but config provided contains group identity instead"},
-		{"member may not read", "GET", base, nil, 403, "identity:get_domain_config"},
-		{"bad default option", "GET", "/domains/config/ldap/password/default", nil, 403,
-			"Reading the default for option password in group ldap is not supported"},
-		{"unknown default group", "GET", "/domains/config/nova/default", nil, 404, ""},
-	}
-	for _, b := range bad {
-		t.Run(b.name, func(t *testing.T) {
-			tok := c.token
-			if b.name == "member may not read" {
-				tok = member
-			}
-			wantStatus(t, c.call(t, b.method, b.path, b.body, tok), b.status, b.msg)
-		})
-	}
+	runExtrasCases(t, c, []extrasCase{
+		{name: "no options", method: "PUT", path: base, body: map[string]any{"config": map[string]any{}},
+			status: 403, msg: "No options specified"},
+		{name: "no config member", method: "PATCH", path: base, body: map[string]any{}, status: 403, msg: "No options specified"},
+		{name: "config not an object", method: "PUT", path: base, body: map[string]any{"config": "x"},
+			status: 400, msg: "is not of type 'object'"},
+		{name: "unsupported group", method: "PUT", path: base,
+			body:   map[string]any{"config": map[string]any{"nova": map[string]any{"a": 1}}},
+			status: 403, msg: "Group nova is not supported for domain specific configurations"},
+		{name: "unsupported option", method: "GET", path: base + "/ldap/colour", status: 403,
+			msg: "Option colour in group ldap is not supported"},
+		{name: "sensitive option", method: "GET", path: base + "/ldap/password", status: 404,
+			msg: "Could not find option password in group ldap"},
+		{name: "missing domain", method: "GET", path: "/domains/nope/config", status: 404, msg: "Could not find domain: nope."},
+		{name: "other group in body", method: "PATCH", path: base + "/ldap",
+			body:   map[string]any{"config": map[string]any{"identity": map[string]any{"driver": "x"}}},
+			status: 403, msg: "request to update group ldap, but config provided contains group identity instead"},
+		{name: "member may not read", method: "GET", path: base, token: member, status: 403, msg: "identity:get_domain_config"},
+		{name: "bad default option", method: "GET", path: "/domains/config/ldap/password/default", status: 403,
+			msg: "Reading the default for option password in group ldap is not supported"},
+		{name: "unknown default group", method: "GET", path: "/domains/config/nova/default", status: 404},
+	})
+}
 
-	r = c.call(t, "GET", "/domains/config/default", nil)
+func TestDomainConfigDefaultsAPI(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	r := c.call(t, "GET", "/domains/config/default", nil)
 	wantStatus(t, r, http.StatusOK, "")
 	wantKeys(t, "default config", extrasObject(t, r, "config"), "identity", "ldap")
 	r = c.call(t, "GET", "/domains/config/identity/default", nil)
@@ -124,66 +157,102 @@ func TestDomainConfigAPI(t *testing.T) {
 	r = c.call(t, "GET", "/domains/config/ldap/user_tree_dn/default", nil)
 	wantStatus(t, r, http.StatusOK, "")
 	wantKeys(t, "option default", extrasObject(t, r, "config"), "user_tree_dn")
-	r = c.call(t, "GET", "/domains/default/config/security_compliance", nil, member)
+	r = c.call(t, "GET", "/domains/default/config/security_compliance", nil, extrasMemberToken(t, c))
 	wantStatus(t, r, http.StatusOK, "")
 	wantKeys(t, "security compliance", extrasObject(t, r, "config")["security_compliance"].(map[string]any),
 		"password_regex", "password_regex_description")
-
-	wantStatus(t, c.call(t, "DELETE", base, nil), http.StatusNoContent, "")
-	wantStatus(t, c.call(t, "GET", base, nil), http.StatusNotFound, "Could not find any options")
 }
 
-func TestEndpointGroupsAPI(t *testing.T) {
-	t.Parallel()
-	c := startCrudCloud(t)
+// epGroups is the collection of OS-EP-FILTER endpoint groups below /v3.
+const epGroups = "/OS-EP-FILTER/endpoint_groups"
+
+// extrasEndpointGroup makes a compute service with an internal endpoint and an
+// endpoint group selecting the service's endpoints, and checks its shape.
+func extrasEndpointGroup(t *testing.T, c *crudCloud) (sid, eid, gid string) {
+	t.Helper()
 	r := c.call(t, "POST", "/services", map[string]any{"service": map[string]any{"type": "compute"}})
-	sid := extrasObject(t, r, "service")["id"].(string)
+	sid = extrasObject(t, r, "service")["id"].(string)
 	r = c.call(t, "POST", "/endpoints", map[string]any{"endpoint": map[string]any{"service_id": sid,
 		"interface": "internal", "url": "http://nova"}})
 	wantStatus(t, r, http.StatusCreated, "")
-	eid := extrasObject(t, r, "endpoint")["id"].(string)
-
-	groups := "/OS-EP-FILTER/endpoint_groups"
-	r = c.call(t, "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "g",
+	eid = extrasObject(t, r, "endpoint")["id"].(string)
+	r = c.call(t, "POST", epGroups, map[string]any{"endpoint_group": map[string]any{"name": "g",
 		"filters": map[string]any{"service_id": sid, "region_id": nil}}})
 	wantStatus(t, r, http.StatusCreated, "")
 	g := extrasObject(t, r, "endpoint_group")
 	wantKeys(t, "endpoint_group", g, "id", "name", "description", "filters", "links")
-	gid := g["id"].(string)
-	if g["description"] != nil || g["links"].(map[string]any)["self"] != c.IdentityURL+groups+"/"+gid {
+	gid = g["id"].(string)
+	if g["description"] != nil || g["links"].(map[string]any)["self"] != c.IdentityURL+epGroups+"/"+gid {
 		t.Fatalf("endpoint group = %v", g)
 	}
 	if f := g["filters"].(map[string]any); len(f) != 2 || f["service_id"] != sid || f["region_id"] != nil {
 		t.Fatalf("filters = %v", f)
 	}
-	r = c.call(t, "GET", groups, nil)
+	return sid, eid, gid
+}
+
+func TestEndpointGroupsAPI(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	_, eid, gid := extrasEndpointGroup(t, c)
+	r := c.call(t, "GET", epGroups, nil)
 	wantStatus(t, r, http.StatusOK, "")
 	if list := r.JSON(t)["endpoint_groups"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != gid {
 		t.Fatalf("list = %s", r.Body)
 	}
-	if r := c.call(t, "HEAD", groups+"/"+gid, nil); r.Status != http.StatusOK {
+	if r := c.call(t, "HEAD", epGroups+"/"+gid, nil); r.Status != http.StatusOK {
 		t.Fatalf("HEAD endpoint group = %d", r.Status)
 	}
-	r = c.call(t, "GET", groups+"/"+gid+"/endpoints", nil)
+	r = c.call(t, "GET", epGroups+"/"+gid+"/endpoints", nil)
 	wantStatus(t, r, http.StatusOK, "")
 	if list := r.JSON(t)["endpoints"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != eid {
 		t.Fatalf("endpoints of the group = %s", r.Body)
 	}
-	r = c.call(t, "PATCH", groups+"/"+gid, map[string]any{"endpoint_group": map[string]any{"description": "d",
+	r = c.call(t, "PATCH", epGroups+"/"+gid, map[string]any{"endpoint_group": map[string]any{"description": "d",
 		"filters": map[string]any{"interface": "public"}}})
 	wantStatus(t, r, http.StatusOK, "")
 	if g := extrasObject(t, r, "endpoint_group"); g["description"] != "d" || len(g["filters"].(map[string]any)) != 1 {
 		t.Fatalf("updated = %v", g)
 	}
+	group := func(members map[string]any) map[string]any { return map[string]any{"endpoint_group": members} }
+	runExtrasCases(t, c, []extrasCase{
+		{name: "no name", method: "POST", path: epGroups, body: group(map[string]any{"filters": map[string]any{"interface": "public"}}),
+			status: 400, msg: "'name' is a required property"},
+		{name: "no filters", method: "POST", path: epGroups, body: group(map[string]any{"name": "x"}),
+			status: 400, msg: "filters field is required and cannot be empty"},
+		{name: "unknown filter", method: "POST", path: epGroups,
+			body:   group(map[string]any{"name": "x", "filters": map[string]any{"enabled": true}}),
+			status: 400, msg: "Expecting to find service_id or region_id or interface in endpoint_group."},
+		{name: "bad interface", method: "POST", path: epGroups,
+			body:   group(map[string]any{"name": "x", "filters": map[string]any{"interface": "x"}}),
+			status: 400, msg: "is not one of ['admin', 'internal', 'public']"},
+		{name: "filters not an object", method: "POST", path: epGroups, body: group(map[string]any{"name": "x", "filters": []string{}}),
+			status: 400, msg: "is not of type 'object'"},
+		{name: "unknown member", method: "PATCH", path: epGroups + "/" + gid, body: group(map[string]any{"id": "x"}),
+			status: 400, msg: "Additional properties are not allowed ('id' was unexpected)"},
+		{name: "empty update", method: "PATCH", path: epGroups + "/" + gid, body: group(map[string]any{}),
+			status: 400, msg: "does not have enough properties"},
+		{name: "missing group", method: "GET", path: epGroups + "/nope", status: 404, msg: "Could not find Endpoint Group: nope."},
+		{name: "member may not create", method: "POST", path: epGroups, token: extrasMemberToken(t, c),
+			body:   group(map[string]any{"name": "x", "filters": map[string]any{"interface": "public"}}),
+			status: 403, msg: "identity:create_endpoint_group"},
+	})
+	wantStatus(t, c.call(t, "DELETE", epGroups+"/"+gid, nil), http.StatusNoContent, "")
+	wantStatus(t, c.call(t, "GET", epGroups+"/"+gid, nil), http.StatusNotFound, "Could not find Endpoint Group")
+}
 
-	r = c.call(t, "GET", "/projects?name=admin", nil)
+func TestEndpointFilterProjectsAPI(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	_, eid, gid := extrasEndpointGroup(t, c)
+	r := c.call(t, "GET", "/projects?name=admin", nil)
 	pid := r.JSON(t)["projects"].([]any)[0].(map[string]any)["id"].(string)
-	assoc := groups + "/" + gid + "/projects/" + pid
+	assoc := epGroups + "/" + gid + "/projects/" + pid
 	wantStatus(t, c.call(t, "PUT", assoc, nil), http.StatusNoContent, "")
 	r = c.call(t, "GET", assoc, nil)
 	wantStatus(t, r, http.StatusOK, "")
 	wantKeys(t, "project_endpoint_group", extrasObject(t, r, "project_endpoint_group"), "endpoint_group_id", "project_id", "links")
-	r = c.call(t, "GET", groups+"/"+gid+"/projects", nil)
+	r = c.call(t, "GET", epGroups+"/"+gid+"/projects", nil)
 	if list := r.JSON(t)["projects"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != pid {
 		t.Fatalf("projects of the group = %s", r.Body)
 	}
@@ -201,9 +270,8 @@ func TestEndpointGroupsAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The endpoint given directly, and the public one the project's endpoint group selects.
 	eps, err := projectendpoints.ExtractEndpoints(pages)
-	if err != nil || len(eps) != 2 || !slices.ContainsFunc(eps, func(e projectendpoints.Endpoint) bool { return e.ID == eid }) {
+	if err != nil || len(eps) != 1 || eps[0].ID != eid {
 		t.Fatalf("gophercloud project endpoints = %+v, %v", eps, err)
 	}
 	r = c.call(t, "GET", "/OS-EP-FILTER/endpoints/"+eid+"/projects", nil)
@@ -213,48 +281,17 @@ func TestEndpointGroupsAPI(t *testing.T) {
 	if err := projectendpoints.Delete(ctx, c.client, pid, eid).ExtractErr(); err != nil {
 		t.Fatalf("gophercloud project endpoint delete: %v", err)
 	}
-
-	member := extrasMemberToken(t, c)
-	bad := []struct {
-		name, method, path string
-		body               any
-		status             int
-		msg                string
-	}{
-		{"no name", "POST", groups, map[string]any{"endpoint_group": map[string]any{"filters": map[string]any{"interface": "public"}}},
-			400, "'name' is a required property"},
-		{"no filters", "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "x"}},
-			400, "filters field is required and cannot be empty"},
-		{"unknown filter", "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "x", "filters": map[string]any{"enabled": true}}},
-			400, "Expecting to find service_id or region_id or interface in endpoint_group."},
-		{"bad interface", "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "x", "filters": map[string]any{"interface": "x"}}},
-			400, "is not one of ['admin', 'internal', 'public']"},
-		{"filters not an object", "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "x", "filters": []string{}}},
-			400, "is not of type 'object'"},
-		{"unknown member", "PATCH", groups + "/" + gid, map[string]any{"endpoint_group": map[string]any{"id": "x"}},
-			400, "Additional properties are not allowed ('id' was unexpected)"},
-		{"empty update", "PATCH", groups + "/" + gid, map[string]any{"endpoint_group": map[string]any{}},
-			400, "does not have enough properties"},
-		{"missing group", "GET", groups + "/nope", nil, 404, "Could not find Endpoint Group: nope."},
-		{"association twice", "PUT", assoc, nil, 409, "Duplicate entry"},
-		{"missing project", "PUT", groups + "/" + gid + "/projects/nope", nil, 404, "Could not find project: nope."},
-		{"member may not create", "POST", groups, map[string]any{"endpoint_group": map[string]any{"name": "x",
-			"filters": map[string]any{"interface": "public"}}}, 403, "identity:create_endpoint_group"},
-	}
-	for _, b := range bad {
-		t.Run(b.name, func(t *testing.T) {
-			tok := c.token
-			if b.name == "member may not create" {
-				tok = member
-			}
-			wantStatus(t, c.call(t, b.method, b.path, b.body, tok), b.status, b.msg)
-		})
-	}
-
+	runExtrasCases(t, c, []extrasCase{
+		{name: "association twice", method: "PUT", path: assoc, status: 409, msg: "Duplicate entry"},
+		{name: "missing project", method: "PUT", path: epGroups + "/" + gid + "/projects/nope", status: 404,
+			msg: "Could not find project: nope."},
+		{name: "missing endpoint", method: "PUT", path: "/OS-EP-FILTER/projects/" + pid + "/endpoints/nope", status: 404,
+			msg: "Could not find endpoint: nope."},
+		{name: "endpoint not in project", method: "GET", path: "/OS-EP-FILTER/projects/" + pid + "/endpoints/" + eid,
+			status: 404, msg: "Endpoint " + eid + " not found in project " + pid},
+	})
 	wantStatus(t, c.call(t, "DELETE", assoc, nil), http.StatusNoContent, "")
 	wantStatus(t, c.call(t, "GET", assoc, nil), http.StatusNotFound, "Endpoint Group Project Association not found")
-	wantStatus(t, c.call(t, "DELETE", groups+"/"+gid, nil), http.StatusNoContent, "")
-	wantStatus(t, c.call(t, "GET", groups+"/"+gid, nil), http.StatusNotFound, "Could not find Endpoint Group")
 }
 
 func TestPoliciesAPI(t *testing.T) {
@@ -283,24 +320,21 @@ func TestPoliciesAPI(t *testing.T) {
 	if list, err := policies.ExtractPolicies(pages); err != nil || len(list) != 1 || list[0].ID != p.ID {
 		t.Fatalf("gophercloud policy list = %+v, %v", list, err)
 	}
-	for _, b := range []struct {
-		name, method, path string
-		body               any
-		status             int
-		msg                string
-	}{
-		{"no blob", "POST", "/policies", map[string]any{"policy": map[string]any{"type": "x"}}, 400, "'blob' is a required property"},
-		{"no type", "POST", "/policies", map[string]any{"policy": map[string]any{"blob": "x"}}, 400, "'type' is a required property"},
-		{"blob not a string", "POST", "/policies", map[string]any{"policy": map[string]any{"blob": 1, "type": "x"}}, 400,
-			"Invalid input for field 'blob'"},
-		{"new id", "PATCH", "/policies/" + p.ID, map[string]any{"policy": map[string]any{"id": "other"}}, 400, "Cannot change policy ID"},
-		{"empty update", "PATCH", "/policies/" + p.ID, map[string]any{"policy": map[string]any{}}, 400, "does not have enough properties"},
-		{"missing", "GET", "/policies/nope", nil, 404, "Could not find policy: nope."},
-	} {
-		t.Run(b.name, func(t *testing.T) {
-			wantStatus(t, c.call(t, b.method, b.path, b.body), b.status, b.msg)
-		})
-	}
+	runExtrasCases(t, c, []extrasCase{
+		{name: "no blob", method: "POST", path: "/policies", body: map[string]any{"policy": map[string]any{"type": "x"}},
+			status: 400, msg: "'blob' is a required property"},
+		{name: "no type", method: "POST", path: "/policies", body: map[string]any{"policy": map[string]any{"blob": "x"}},
+			status: 400, msg: "'type' is a required property"},
+		{name: "blob not a string", method: "POST", path: "/policies",
+			body: map[string]any{"policy": map[string]any{"blob": 1, "type": "x"}}, status: 400, msg: "Invalid input for field 'blob'"},
+		{name: "new id", method: "PATCH", path: "/policies/" + p.ID, body: map[string]any{"policy": map[string]any{"id": "other"}},
+			status: 400, msg: "Cannot change policy ID"},
+		{name: "empty update", method: "PATCH", path: "/policies/" + p.ID, body: map[string]any{"policy": map[string]any{}},
+			status: 400, msg: "does not have enough properties"},
+		{name: "missing", method: "GET", path: "/policies/nope", status: 404, msg: "Could not find policy: nope."},
+		{name: "member may not list", method: "GET", path: "/policies", token: extrasMemberToken(t, c),
+			status: 403, msg: "identity:list_policies"},
+	})
 	if err := policies.Delete(ctx, c.client, p.ID).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -342,22 +376,18 @@ func TestConsumersAPI(t *testing.T) {
 		t.Fatalf("gophercloud consumer list = %+v, %v", list, err)
 	}
 	path := "/OS-OAUTH1/consumers/" + created.ID
-	for _, b := range []struct {
-		name, method string
-		body         any
-		status       int
-		msg          string
-	}{
-		{"new secret", "PATCH", map[string]any{"consumer": map[string]any{"secret": "x"}}, 400, "secret"},
-		{"new id", "PATCH", map[string]any{"consumer": map[string]any{"id": "x"}}, 400, "Cannot change ID"},
-		{"empty update", "PATCH", map[string]any{"consumer": map[string]any{}}, 400, "does not have enough properties"},
-		{"description not a string", "PATCH", map[string]any{"consumer": map[string]any{"description": 1}}, 400,
-			"Invalid input for field 'description'"},
-	} {
-		t.Run(b.name, func(t *testing.T) {
-			wantStatus(t, c.call(t, b.method, path, b.body), b.status, b.msg)
-		})
-	}
+	consumer := func(members map[string]any) map[string]any { return map[string]any{"consumer": members} }
+	runExtrasCases(t, c, []extrasCase{
+		{name: "new secret", method: "PATCH", path: path, body: consumer(map[string]any{"secret": "x"}), status: 400, msg: "secret"},
+		{name: "new id", method: "PATCH", path: path, body: consumer(map[string]any{"id": "x"}), status: 400, msg: "Cannot change ID"},
+		{name: "empty update", method: "PATCH", path: path, body: consumer(map[string]any{}), status: 400,
+			msg: "does not have enough properties"},
+		{name: "no consumer member", method: "PATCH", path: path, body: map[string]any{}, status: 400,
+			msg: "'consumer' is a required property"},
+		{name: "description not a string", method: "PATCH", path: path, body: consumer(map[string]any{"description": 1}),
+			status: 400, msg: "Invalid input for field 'description'"},
+		{name: "missing", method: "GET", path: "/OS-OAUTH1/consumers/nope", status: 404, msg: "Consumer not found"},
+	})
 	if err := oauth1.DeleteConsumer(ctx, c.client, created.ID).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}

@@ -121,8 +121,21 @@ func TestTrustsAPI(t *testing.T) {
 	}
 	wantStatus(t, c.call(t, "GET", rolesPath+"/"+s.member, nil, s.trustorToken), http.StatusNotFound, "Could not find role: "+s.member+".")
 
-	// The trustee gets a token for the project as the trustor.
-	r = c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", trustAuth("theo", id))
+	trustToken := c.checkTrustTokens(t, s, id)
+
+	wantStatus(t, c.call(t, "DELETE", "/OS-TRUST/trusts/"+id, nil, s.trustorToken), http.StatusNoContent, "")
+	wantStatus(t, c.call(t, "GET", "/OS-TRUST/trusts/"+id, nil, s.trustorToken), http.StatusNotFound, "Could not find trust: "+id+".")
+	if st := c.tokenStatus(t, trustToken); st != http.StatusNotFound {
+		t.Fatalf("validating a token of a deleted trust = %d, want 404", st)
+	}
+	wantStatus(t, c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", trustAuth("theo", id)), http.StatusUnauthorized, "Could not find trust: "+id+".")
+}
+
+// checkTrustTokens has the trustee of the impersonating trust id get a token
+// through it, checks the token as issued and as validated, and returns it.
+func (c *crudCloud) checkTrustTokens(t *testing.T, s trustSetup, id string) string {
+	t.Helper()
+	r := c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", trustAuth("theo", id))
 	wantStatus(t, r, http.StatusCreated, "")
 	trustToken := r.Header.Get("X-Subject-Token")
 	tok := r.JSON(t)["token"].(map[string]any)
@@ -137,13 +150,7 @@ func TestTrustsAPI(t *testing.T) {
 	wantStatus(t, c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", map[string]any{"auth": map[string]any{
 		"identity": map[string]any{"methods": []string{"token"}, "token": map[string]any{"id": trustToken}}}}),
 		http.StatusForbidden, "Using trust-scoped token to create another token.")
-
-	wantStatus(t, c.call(t, "DELETE", "/OS-TRUST/trusts/"+id, nil, s.trustorToken), http.StatusNoContent, "")
-	wantStatus(t, c.call(t, "GET", "/OS-TRUST/trusts/"+id, nil, s.trustorToken), http.StatusNotFound, "Could not find trust: "+id+".")
-	if st := c.tokenStatus(t, trustToken); st != http.StatusNotFound {
-		t.Fatalf("validating a token of a deleted trust = %d, want 404", st)
-	}
-	wantStatus(t, c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", trustAuth("theo", id)), http.StatusUnauthorized, "Could not find trust: "+id+".")
+	return trustToken
 }
 
 // wantTrustToken checks the trust parts of a token body.
@@ -286,8 +293,18 @@ func TestTrustsBadInput(t *testing.T) {
 		})
 	}
 
+}
+
+func TestTrustsReadErrors(t *testing.T) {
+	t.Parallel()
+	c := startCrudCloud(t)
+	s := c.trustSetup(t)
+	other := c.mkRBACUser(t, "olga")
+	wantStatus(t, c.call(t, "PUT", "/projects/"+s.project+"/users/"+other+"/roles/"+s.member, nil), http.StatusNoContent, "")
+	otherToken := c.projectToken(t, "olga", s.project)
 	// Two trusts alike in trustor, trustee, project, impersonation and expiry clash.
-	expiring := edit(func(tr map[string]any) { tr["expires_at"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339) })
+	expiring := s.trustBody(false, map[string]any{"id": s.custom})
+	expiring["trust"].(map[string]any)["expires_at"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	r := c.call(t, "POST", "/OS-TRUST/trusts", expiring, s.trustorToken)
 	wantStatus(t, r, http.StatusCreated, "")
 	id := r.JSON(t)["trust"].(map[string]any)["id"].(string)

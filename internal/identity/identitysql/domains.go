@@ -148,6 +148,11 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 		if !ok {
 			return identity.ErrNotFound
 		}
+		_, err = deleteTrustsWhere(ctx, tx, "trustor_user_id IN ("+domainUsers+") OR trustee_user_id IN ("+
+			domainUsers+") OR project_id IN ("+domainProjects+")", id, id, id)
+		if err != nil {
+			return err
+		}
 		err = exec(ctx, tx,
 			st("DELETE FROM user_group_membership WHERE user_id IN ("+domainUsers+") OR group_id IN ("+domainGroups+")", id, id),
 			st("DELETE FROM assignment WHERE type IN (?, ?, ?) AND actor_id IN ("+domainUsers+")", append(userActors(), id)...),
@@ -159,7 +164,13 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 			st(`DELETE FROM application_credential_role WHERE application_credential_id IN (
 				SELECT ac.id FROM application_credential ac JOIN identity_user u ON u.id = ac.user_id
 				WHERE u.domain_id = ?)`, id),
+			st(`DELETE FROM application_credential_access_rule WHERE application_credential_id IN (
+				SELECT ac.id FROM application_credential ac JOIN identity_user u ON u.id = ac.user_id
+				WHERE u.domain_id = ?)`, id),
 			st("DELETE FROM application_credential WHERE user_id IN ("+domainUsers+")", id),
+			st("DELETE FROM access_rule WHERE user_id IN ("+domainUsers+")", id),
+			st("DELETE FROM password_history WHERE user_id IN ("+domainUsers+")", id),
+			st("DELETE FROM password_state WHERE user_id IN ("+domainUsers+")", id),
 			st("DELETE FROM credential WHERE user_id IN ("+domainUsers+") OR project_id IN ("+domainProjects+")", id, id),
 			st("DELETE FROM project_tag WHERE project_id IN ("+domainProjects+")", id),
 			// Unlink the hierarchy first: MySQL checks foreign keys row by row.

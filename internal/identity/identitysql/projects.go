@@ -157,8 +157,8 @@ func (s *Store) UpdateProject(ctx context.Context, p identity.Project) error {
 	return nil
 }
 
-// DeleteProject removes the project with its tags, the assignments on it and
-// its credentials. It fails with ErrConflict while the project has children.
+// DeleteProject removes the project with its tags, the assignments on it, its
+// credentials and trusts. It fails with ErrConflict while the project has children.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
 		hasChildren, err := exists(ctx, tx, "SELECT 1 FROM project WHERE parent_id = ? LIMIT 1", id)
@@ -174,6 +174,9 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 			st("DELETE FROM credential WHERE project_id = ?", id),
 		)
 		if err != nil {
+			return err
+		}
+		if _, err := deleteTrustsWhere(ctx, tx, "project_id = ?", id); err != nil {
 			return err
 		}
 		return deleteOne(ctx, tx, "DELETE FROM project WHERE id = ?", id)

@@ -108,34 +108,17 @@ func (s *Store) queryTrusts(ctx context.Context, w *where) ([]identity.Trust, er
 }
 
 // DeleteTrust removes the trust, its roles and every trust redelegated from
-// it at any depth, children before parents, and returns the removed ids with
-// id first. A missing trust is ErrNotFound.
+// it at any depth, and returns the removed ids with id first. A missing trust
+// is ErrNotFound.
 func (s *Store) DeleteTrust(ctx context.Context, id string) ([]string, error) {
 	var ids []string
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		ok, err := exists(ctx, tx, "SELECT 1 FROM trust WHERE id = ?", id)
-		if err != nil {
+		var err error
+		if ids, err = deleteTrustsWhere(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
-		if !ok {
+		if len(ids) == 0 {
 			return identity.ErrNotFound
-		}
-		// Breadth first from id: every trust appears after its parent.
-		ids = []string{id}
-		for i := 0; i < len(ids); i++ {
-			children, err := childTrusts(ctx, tx, ids[i])
-			if err != nil {
-				return err
-			}
-			ids = append(ids, children...)
-		}
-		for i := len(ids) - 1; i >= 0; i-- {
-			err := exec(ctx, tx,
-				st("DELETE FROM trust_role WHERE trust_id = ?", ids[i]),
-				st("DELETE FROM trust WHERE id = ?", ids[i]))
-			if err != nil {
-				return deleteErr(err)
-			}
 		}
 		return nil
 	})
@@ -145,20 +128,64 @@ func (s *Store) DeleteTrust(ctx context.Context, id string) ([]string, error) {
 	return ids, nil
 }
 
-// childTrusts lists the ids of the trusts redelegated directly from id.
-func childTrusts(ctx context.Context, q db.Querier, id string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT id FROM trust WHERE redelegated_trust_id = ?"+orderBy(q.Engine(), "id"), id)
+// deleteTrustsWhere deletes, inside tx, the trusts matching cond (a condition
+// on trust's columns written by this package, with placeholders for args),
+// every trust redelegated from them at any depth, and their roles. It returns
+// the deleted ids, those matching cond first. Deleting a user or a project
+// takes its trusts along with
+// deleteTrustsWhere(ctx, tx, "trustor_user_id = ? OR trustee_user_id = ?", id, id)
+// or deleteTrustsWhere(ctx, tx, "project_id = ?", id).
+func deleteTrustsWhere(ctx context.Context, tx *db.Tx, cond string, args ...any) ([]string, error) {
+	ids, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE "+cond+orderBy(tx.Engine(), "id"), args...)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	for i := 0; i < len(ids); i++ {
+		children, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE redelegated_trust_id = ?"+orderBy(tx.Engine(), "id"), ids[i])
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range children {
+			if !seen[c] {
+				seen[c] = true
+				ids = append(ids, c)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// The set holds every trust below its members, so unlinking them from
+	// their parents first lets them go in any order.
+	in, inArgs := " IN ("+db.Placeholders(len(ids))+")", db.Args(ids)
+	err = exec(ctx, tx,
+		st("UPDATE trust SET redelegated_trust_id = NULL WHERE id"+in, inArgs...),
+		st("DELETE FROM trust_role WHERE trust_id"+in, inArgs...),
+		st("DELETE FROM trust WHERE id"+in, inArgs...))
+	if err != nil {
+		return nil, deleteErr(err)
+	}
+	return ids, nil
+}
+
+// trustIDs runs a query returning one id per row.
+func trustIDs(ctx context.Context, q db.Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var child string
-		if err := rows.Scan(&child); err != nil {
+		var id string
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		out = append(out, child)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

@@ -54,31 +54,7 @@ func TestTrusts(t *testing.T) {
 				RedelegatedTrustID: "missing"}), identity.ErrNotFound)
 			same(t, count(t, d, "SELECT COUNT(*) FROM trust_role WHERE trust_id = ?", "t9"), 0)
 		})
-		t.Run("list", func(t *testing.T) {
-			for _, c := range []struct {
-				name string
-				f    identity.TrustFilter
-				want []string
-			}{
-				{"all", identity.TrustFilter{}, []string{"t1", "t2", "t3", "t4", "t5"}},
-				{"trustor", identity.TrustFilter{TrustorUserID: "alice"}, []string{"t1", "t2"}},
-				{"trustee", identity.TrustFilter{TrusteeUserID: "bob"}, []string{"t1", "t3", "t5"}},
-				{"both", identity.TrustFilter{TrustorUserID: "alice", TrusteeUserID: "bob"}, []string{"t1"}},
-				{"redelegated from", identity.TrustFilter{RedelegatedTrustID: "t2"}, []string{"t3"}},
-				{"none", identity.TrustFilter{TrustorUserID: "nobody"}, nil},
-			} {
-				t.Run(c.name, func(t *testing.T) {
-					got, err := s.ListTrusts(ctx, c.f)
-					must(t, err)
-					same(t, idsOf(got, trustID), c.want)
-				})
-			}
-			got, err := s.ListTrusts(ctx, identity.TrustFilter{TrustorUserID: "alice"})
-			must(t, err)
-			same(t, got[0].RoleIDs, []string{"member", "reader"})
-			same(t, *got[0].RemainingUses, 3)
-			same(t, got[1].RemainingUses, (*int)(nil))
-		})
+		t.Run("list", func(t *testing.T) { testListTrusts(t, s) })
 		t.Run("consume", func(t *testing.T) {
 			must(t, s.ConsumeTrustUse(ctx, "t1"))
 			got, err := s.GetTrust(ctx, "t1")
@@ -109,6 +85,34 @@ func TestTrusts(t *testing.T) {
 			same(t, idsOf(got, trustID), []string{"t1"})
 		})
 	})
+}
+
+// testListTrusts checks the filters of ListTrusts on TestTrusts' fixtures.
+func testListTrusts(t *testing.T, s *identitysql.Store) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		f    identity.TrustFilter
+		want []string
+	}{
+		{"all", identity.TrustFilter{}, []string{"t1", "t2", "t3", "t4", "t5"}},
+		{"trustor", identity.TrustFilter{TrustorUserID: "alice"}, []string{"t1", "t2"}},
+		{"trustee", identity.TrustFilter{TrusteeUserID: "bob"}, []string{"t1", "t3", "t5"}},
+		{"both", identity.TrustFilter{TrustorUserID: "alice", TrusteeUserID: "bob"}, []string{"t1"}},
+		{"redelegated from", identity.TrustFilter{RedelegatedTrustID: "t2"}, []string{"t3"}},
+		{"none", identity.TrustFilter{TrustorUserID: "nobody"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := s.ListTrusts(ctx, c.f)
+			must(t, err)
+			same(t, idsOf(got, trustID), c.want)
+		})
+	}
+	got, err := s.ListTrusts(ctx, identity.TrustFilter{TrustorUserID: "alice"})
+	must(t, err)
+	same(t, got[0].RoleIDs, []string{"member", "reader"})
+	same(t, *got[0].RemainingUses, 3)
+	same(t, got[1].RemainingUses, (*int)(nil))
 }
 
 // TestTrustConsumeRace takes the uses of a trust from many goroutines at once:

@@ -162,7 +162,7 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 }
 
 // DeleteUser removes the user with its group memberships, role assignments,
-// application credentials, credentials, access rules and password history.
+// application credentials, credentials, trusts, access rules and password history.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
 		err := exec(ctx, tx,
@@ -179,6 +179,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			st("DELETE FROM password_state WHERE user_id = ?", id),
 		)
 		if err != nil {
+			return err
+		}
+		if _, err := deleteTrustsWhere(ctx, tx, "trustor_user_id = ? OR trustee_user_id = ?", id, id); err != nil {
 			return err
 		}
 		return deleteOne(ctx, tx, "DELETE FROM identity_user WHERE id = ?", id)
