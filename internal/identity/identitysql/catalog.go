@@ -172,7 +172,10 @@ func (s *Store) UpdateService(ctx context.Context, svc identity.CatalogService) 
 // DeleteService removes the catalog service and its endpoints.
 func (s *Store) DeleteService(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM endpoint WHERE service_id = ?", id); err != nil {
+		err := exec(ctx, tx,
+			st("DELETE FROM project_endpoint WHERE endpoint_id IN (SELECT id FROM endpoint WHERE service_id = ?)", id),
+			st("DELETE FROM endpoint WHERE service_id = ?", id))
+		if err != nil {
 			return err
 		}
 		return deleteOne(ctx, tx, "DELETE FROM service WHERE id = ?", id)
@@ -258,7 +261,13 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e identity.Endpoint) error {
 
 // DeleteEndpoint removes the endpoint.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
-	if err := deleteOne(ctx, s.d, "DELETE FROM endpoint WHERE id = ?", id); err != nil {
+	err := s.d.InTx(ctx, func(tx *db.Tx) error {
+		if err := exec(ctx, tx, st("DELETE FROM project_endpoint WHERE endpoint_id = ?", id)); err != nil {
+			return err
+		}
+		return deleteOne(ctx, tx, "DELETE FROM endpoint WHERE id = ?", id)
+	})
+	if err != nil {
 		return fmt.Errorf("delete endpoint %s: %w", id, err)
 	}
 	return nil

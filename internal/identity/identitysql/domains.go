@@ -173,6 +173,8 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 			st("DELETE FROM password_state WHERE user_id IN ("+domainUsers+")", id),
 			st("DELETE FROM credential WHERE user_id IN ("+domainUsers+") OR project_id IN ("+domainProjects+")", id, id),
 			st("DELETE FROM project_tag WHERE project_id IN ("+domainProjects+")", id),
+			st("DELETE FROM project_endpoint_group WHERE project_id IN ("+domainProjects+")", id),
+			st("DELETE FROM project_endpoint WHERE project_id IN ("+domainProjects+")", id),
 			// Unlink the hierarchy first: MySQL checks foreign keys row by row.
 			st("UPDATE project SET parent_id = NULL WHERE domain_id = ?", id),
 			st("DELETE FROM project WHERE domain_id = ?", id),
@@ -180,6 +182,7 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 			st("DELETE FROM identity_group WHERE domain_id = ?", id),
 			st("DELETE FROM role WHERE domain_id = ?", id),
 			st("DELETE FROM domain_tag WHERE domain_id = ?", id),
+			st("DELETE FROM domain_config WHERE domain_id = ?", id),
 		)
 		if err != nil {
 			return deleteErr(err)

@@ -172,6 +172,8 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 			st("DELETE FROM assignment WHERE type IN (?, ?) AND target_id = ?", append(projectTargets(), id)...),
 			st("DELETE FROM project_tag WHERE project_id = ?", id),
 			st("DELETE FROM credential WHERE project_id = ?", id),
+			st("DELETE FROM project_endpoint_group WHERE project_id = ?", id),
+			st("DELETE FROM project_endpoint WHERE project_id = ?", id),
 		)
 		if err != nil {
 			return err
