@@ -51,6 +51,54 @@ type Caller struct {
 	// IsAdminProject is keystone's is_admin_project: the token is scoped to the
 	// cloud's admin project.
 	IsAdminProject bool
+	// AccessRules, when set, are the only operations the token may be used for
+	// (application credentials with access rules).
+	AccessRules []AccessRule
+}
+
+// AccessRule allows one API operation: a service type, a request path where "*"
+// matches one segment and "**" any number of them, and a method.
+type AccessRule struct {
+	Service, Path, Method string
+}
+
+// Permits reports whether the caller's access rules, if any, allow method on
+// path of the service of type service.
+func (c *Caller) Permits(service, method, path string) bool {
+	if len(c.AccessRules) == 0 {
+		return true
+	}
+	for _, r := range c.AccessRules {
+		if r.Service == service && strings.EqualFold(r.Method, method) && pathMatches(r.Path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathMatches matches a request path against an access rule's path template.
+func pathMatches(pattern, path string) bool {
+	ps := strings.Split(strings.Trim(pattern, "/"), "/")
+	xs := strings.Split(strings.Trim(path, "/"), "/")
+	var match func(i, j int) bool
+	match = func(i, j int) bool {
+		if i == len(ps) {
+			return j == len(xs)
+		}
+		if ps[i] == "**" {
+			for k := j; k <= len(xs); k++ {
+				if match(i+1, k) {
+					return true
+				}
+			}
+			return false
+		}
+		if j == len(xs) || (ps[i] != "*" && ps[i] != xs[j]) {
+			return false
+		}
+		return match(i+1, j+1)
+	}
+	return match(0, 0)
 }
 
 // HasRole reports whether the caller holds the named role (case-insensitive).

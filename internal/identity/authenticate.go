@@ -225,6 +225,10 @@ func (s *Service) checkTokenMethod(ctx context.Context, tm *TokenMethod) (*Token
 		return nil, invalid("Expecting to find token in identity.")
 	}
 	t, err := s.ValidateToken(ctx, tm.ID, false)
+	if errorsIsUnauthorized(err) {
+		// Keystone answers a bad token in the token method with 404.
+		return nil, &Error{Kind: ErrNotFound, Message: "Could not find token."}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,7 @@ func (s *Service) resolveAccessRules(ctx context.Context, userID string, in []Ac
 		case err == nil && r.complete():
 			return nil, conflict("Conflict occurred attempting to store access_rule - Duplicate entry found with ID %s.", r.ID)
 		case errors.Is(err, ErrNotFound) && r.complete():
+			// A new rule under the id the client chose, as keystone allows.
 		case err == nil || errors.Is(err, ErrNotFound):
 			return nil, accessRuleMissing(r.ID)
 		default:

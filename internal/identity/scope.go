@@ -138,6 +138,11 @@ func (s *Service) fill(ctx context.Context, t *Token) error {
 		return fmt.Errorf("get domain of user %s: %w", t.User.ID, err)
 	}
 	t.UserDomain = ud
+	if t.AppCred != nil {
+		if t.AccessRules, err = s.TokenAccessRules(ctx, t); err != nil {
+			return err
+		}
+	}
 	if t.Project != nil {
 		pd := ud
 		if t.Project.DomainID != ud.ID {

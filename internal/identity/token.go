@@ -28,6 +28,8 @@ type Token struct {
 	ExpiresAt time.Time
 
 	AppCred        *ApplicationCredential
+	// AccessRules are the application credential's access rules, if any.
+	AccessRules []AccessRule
 	IsAdminProject bool
 
 	// Trust is set for a token issued through a trust (OS-TRUST); User is then
@@ -75,6 +77,9 @@ func (t *Token) Caller() *auth.Caller {
 	}
 	if t.AppCred != nil {
 		c.AppCredID = t.AppCred.ID
+	}
+	for _, r := range t.AccessRules {
+		c.AccessRules = append(c.AccessRules, auth.AccessRule{Service: r.Service, Path: r.Path, Method: r.Method})
 	}
 	c.Roles = make([]auth.Role, len(t.Roles))
 	for i, r := range t.Roles {

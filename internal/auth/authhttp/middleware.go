@@ -19,6 +19,9 @@ type Middleware struct {
 	Validator   auth.Validator
 	Render      api.ErrorRenderer
 	IdentityURL string
+	// Service is the catalog type of the API being served ("identity"), which
+	// access rules of application credentials name.
+	Service string
 }
 
 // Require wraps h so it runs only for requests with a valid token.
@@ -36,6 +39,12 @@ func (m *Middleware) Require(h http.Handler) http.Handler {
 				m.Render(w, r, http.StatusServiceUnavailable, "The token could not be validated; try again later.")
 				return
 			}
+			m.unauthorized(w, r)
+			return
+		}
+		if !c.Permits(m.Service, r.Method, r.URL.Path) {
+			api.Logger(r.Context()).Info("request outside the token's access rules", "user_id", c.UserID,
+				"application_credential_id", c.AppCredID)
 			m.unauthorized(w, r)
 			return
 		}

@@ -134,7 +134,10 @@ type tokenBody struct {
 	} `json:"system"`
 	Roles          []struct{ ID, Name string } `json:"roles"`
 	IsAdminProject *bool                       `json:"is_admin_project"`
-	AppCred        *struct{ ID string }        `json:"application_credential"`
+	AppCred        *struct {
+		ID          string
+		AccessRules []struct{ Service, Path, Method string } `json:"access_rules"`
+	} `json:"application_credential"`
 }
 
 func (v *RemoteValidator) fetch(ctx context.Context, token string) (*auth.Caller, error) {
@@ -164,6 +167,9 @@ func (v *RemoteValidator) fetch(ctx context.Context, token string) (*auth.Caller
 	}
 	if t.AppCred != nil {
 		c.AppCredID = t.AppCred.ID
+		for _, r := range t.AppCred.AccessRules {
+			c.AccessRules = append(c.AccessRules, auth.AccessRule{Service: r.Service, Path: r.Path, Method: r.Method})
+		}
 	}
 	for _, r := range t.Roles {
 		c.Roles = append(c.Roles, auth.Role{ID: r.ID, Name: r.Name})

@@ -25,7 +25,7 @@ type Handler struct {
 // and token issue require a valid X-Auth-Token.
 func Register(srv *api.Server, svc *identity.Service, maxBody int64) *Handler {
 	h := &Handler{svc: svc, maxBody: maxBody,
-		mw: &authhttp.Middleware{Validator: validator{svc}, Render: RenderError}}
+		mw: &authhttp.Middleware{Validator: validator{svc}, Render: RenderError, Service: "identity"}}
 	h.versionRoutes(srv)
 	h.tokenRoutes(srv)
 	h.domainRoutes(srv)

@@ -274,13 +274,8 @@ func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, status int,
 	}
 	if t.AppCred != nil {
 		ac := map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name, "restricted": !t.AppCred.Unrestricted}
-		rules, err := h.svc.TokenAccessRules(r.Context(), t)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if len(rules) > 0 {
-			ac["access_rules"] = accessRuleRefs(rules)
+		if len(t.AccessRules) > 0 {
+			ac["access_rules"] = accessRuleRefs(t.AccessRules)
 		}
 		view["application_credential"] = ac
 	}
