@@ -27,9 +27,9 @@ type Token struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 
-	AppCred        *ApplicationCredential
+	AppCred *ApplicationCredential
 	// AccessRules are the application credential's access rules, if any.
-	AccessRules []AccessRule
+	AccessRules    []AccessRule
 	IsAdminProject bool
 
 	// Trust is set for a token issued through a trust (OS-TRUST); User is then

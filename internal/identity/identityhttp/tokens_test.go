@@ -342,7 +342,7 @@ func TestAccessRulesAreEnforced(t *testing.T) {
 	}
 	ac := r.JSON(t)["application_credential"].(map[string]any)
 	r = c.Do(t, "POST", c.IdentityURL+"/auth/tokens", "", map[string]any{"auth": map[string]any{"identity": map[string]any{
-		"methods": []string{"application_credential"},
+		"methods":                []string{"application_credential"},
 		"application_credential": map[string]any{"id": ac["id"], "secret": ac["secret"]}}}})
 	if r.Status != 201 {
 		t.Fatalf("authenticate with it = %d %s", r.Status, r.Body)
