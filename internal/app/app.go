@@ -55,7 +55,7 @@ type StartOptions struct {
 
 // Start opens the databases (migrating them), bootstraps identity, and starts
 // serving the APIs. Listeners on port 0 get a free port, which the catalog shows.
-func Start(ctx context.Context, cfg *config.Config, o StartOptions) (c *Cloud, err error) {
+func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, err error) {
 	if o.Log == nil {
 		level := slog.LevelInfo
 		if cfg.Default.Debug {
@@ -63,7 +63,7 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (c *Cloud, e
 		}
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
-	c = &Cloud{cfg: cfg, log: o.Log, metrics: api.NewMetrics(), errs: make(chan error, 8)}
+	c := &Cloud{cfg: cfg, log: o.Log, metrics: api.NewMetrics(), errs: make(chan error, 8)}
 	defer func() {
 		if err != nil {
 			c.Close(context.Background())

@@ -3,10 +3,13 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 
 	"github.com/nimbus-cloud/nimbus/internal/app"
+	"github.com/nimbus-cloud/nimbus/internal/config"
 )
 
 // TestMain lets a test run the nimbus command line in a child process, as a
@@ -171,5 +175,25 @@ func TestBadConfigIsRefused(t *testing.T) {
 	}
 	if want := conf + `: [token] expiration: "soon" is not an integer`; !strings.Contains(string(out), want) {
 		t.Fatalf("output %q does not contain %q", out, want)
+	}
+}
+
+func TestStartFailureIsAnError(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	cfg, err := config.Load(config.Source{Set: map[string]string{
+		"DEFAULT.state_path": t.TempDir(), "DEFAULT.bind_host": "127.0.0.1",
+		"identity.bind_port": strconv.Itoa(port), "identity.password_hash_rounds": "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: "pw", Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "listen on 127.0.0.1:"+strconv.Itoa(port)) {
+		t.Fatalf("Start on a taken port = %v, want a listen error", err)
 	}
 }

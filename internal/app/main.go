@@ -144,18 +144,22 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if first && password == "" {
 		password = randomPassword()
 	}
-	if !first && password == "" && name == "up" {
-		// Keep clouds.yaml and admin-openrc pointing at this start's endpoint.
-		password = readCloudsPassword(cloudsFile)
-	}
+	// Only a new password goes to bootstrap: checking an unchanged one would
+	// cost a bcrypt round on every start.
 	cloud, err := Start(ctx, cfg, StartOptions{AdminPassword: password})
 	if err != nil {
 		return err
 	}
-	if name == "up" && (first || password != "") {
-		if err := writeCredentials(cfg.Default.StatePath, cloud.IdentityURL, password); err != nil {
-			cloud.Close(context.Background())
-			return err
+	if name == "up" {
+		if password == "" {
+			// Keep clouds.yaml and admin-openrc pointing at this start's endpoint.
+			password = readCloudsPassword(cloudsFile)
+		}
+		if password != "" {
+			if err := writeCredentials(cfg.Default.StatePath, cloud.IdentityURL, password); err != nil {
+				cloud.Close(context.Background())
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "identity   %s\n", cloud.IdentityURL)

@@ -25,7 +25,8 @@ type Role struct {
 	Name string
 }
 
-// Caller is who made a request, as its validated token says.
+// Caller is who made a request, as its validated token says. Validators share one
+// Caller among the requests of a token, so it is read-only.
 type Caller struct {
 	// Token is the raw token, kept to call other services on the caller's behalf.
 	// It is never logged or rendered.

@@ -3,6 +3,8 @@ package identity
 import (
 	"sync"
 	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/auth"
 )
 
 // tokenCache keeps recently validated tokens with their resolved user, scope and
@@ -21,28 +23,36 @@ type tokenCache struct {
 const tokenCacheTTL = 30 * time.Second
 
 type cacheEntry struct {
-	tok     *Token
+	v       *validated
 	expires time.Time
+}
+
+// validated is a token with what each validation of it needs, computed once.
+// Everything in it is shared by concurrent requests and must not be modified.
+type validated struct {
+	tok     *Token
+	subject *revocationSubject
+	caller  *auth.Caller
 }
 
 func newTokenCache(max int) *tokenCache {
 	return &tokenCache{max: max, entries: make(map[string]cacheEntry, max)}
 }
 
-func (c *tokenCache) get(id string, now time.Time) *Token {
+func (c *tokenCache) get(id string, now time.Time) *validated {
 	c.mu.RLock()
 	e, ok := c.entries[id]
 	c.mu.RUnlock()
 	if !ok || now.After(e.expires) {
 		return nil
 	}
-	return e.tok
+	return e.v
 }
 
-func (c *tokenCache) put(id string, t *Token, now time.Time) {
+func (c *tokenCache) put(id string, v *validated, now time.Time) {
 	exp := now.Add(tokenCacheTTL)
-	if t.ExpiresAt.Before(exp) {
-		exp = t.ExpiresAt
+	if v.tok.ExpiresAt.Before(exp) {
+		exp = v.tok.ExpiresAt
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,7 +67,7 @@ func (c *tokenCache) put(id string, t *Token, now time.Time) {
 			}
 		}
 	}
-	c.entries[id] = cacheEntry{tok: t, expires: exp}
+	c.entries[id] = cacheEntry{v: v, expires: exp}
 }
 
 func (c *tokenCache) clear() {

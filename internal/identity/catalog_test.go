@@ -204,8 +204,8 @@ func TestEndpointLifecycle(t *testing.T) {
 	wantErr(t, e.svc.DeleteEndpoint(ctx, ep.ID), identity.ErrNotFound, "Could not find endpoint: "+ep.ID+".")
 }
 
-func catalogHas(cat []identity.CatalogEntry, endpointID string) bool {
-	for _, c := range cat {
+func catalogHas(cat *identity.Catalog, endpointID string) bool {
+	for _, c := range cat.Entries {
 		for _, ep := range c.Endpoints {
 			if ep.ID == endpointID {
 				return true

@@ -12,11 +12,18 @@ type CatalogEntry struct {
 	Endpoints []Endpoint
 }
 
+// Catalog is a snapshot of the service catalog. A snapshot never changes: an
+// identity write makes a new one, so callers may cache what they derive from it
+// for as long as Catalog keeps returning the same pointer.
+type Catalog struct {
+	Entries []CatalogEntry
+}
+
 // Catalog returns the service catalog tokens carry: enabled services with their
 // enabled endpoints. It is cached until the next identity write.
-func (s *Service) Catalog(ctx context.Context) ([]CatalogEntry, error) {
+func (s *Service) Catalog(ctx context.Context) (*Catalog, error) {
 	if c := s.catalog.Load(); c != nil {
-		return *c, nil
+		return c, nil
 	}
 	services, err := s.store.ListServices(ctx, ServiceFilter{})
 	if err != nil {
@@ -41,6 +48,7 @@ func (s *Service) Catalog(ctx context.Context) ([]CatalogEntry, error) {
 		sort.Slice(eps, func(i, j int) bool { return eps[i].ID < eps[j].ID })
 		out = append(out, CatalogEntry{Service: svc, Endpoints: eps})
 	}
-	s.catalog.Store(&out)
-	return out, nil
+	c := &Catalog{Entries: out}
+	s.catalog.Store(c)
+	return c, nil
 }

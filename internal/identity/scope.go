@@ -188,12 +188,22 @@ func (s *Service) isAdminProject(p *Project, d *Domain) bool {
 // and within the window) and revoked tokens, and when the user, scope or roles are
 // gone.
 func (s *Service) ValidateToken(ctx context.Context, id string, allowExpired bool) (*Token, error) {
+	v, err := s.validate(ctx, id, allowExpired)
+	if err != nil {
+		return nil, err
+	}
+	return v.tok, nil
+}
+
+// validate is ValidateToken returning the cache entry, which also holds what
+// every validation of the token needs: its revocation subject and its caller.
+func (s *Service) validate(ctx context.Context, id string, allowExpired bool) (*validated, error) {
 	now := s.now()
-	if t := s.cache.get(id, now); t != nil && now.Before(t.ExpiresAt) {
-		if s.revocations.revoked(t.revocationSubject()) {
+	if v := s.cache.get(id, now); v != nil && now.Before(v.tok.ExpiresAt) {
+		if s.revocations.revoked(v.subject) {
 			return nil, unauthorized("The token has been revoked.")
 		}
-		return t, nil
+		return v, nil
 	}
 	p, err := s.tokens.Validate(id)
 	if errors.Is(err, fernet.ErrTokenExpired) && allowExpired && now.Before(p.ExpiresAt.Add(s.cfg.AllowExpiredWindow)) {
@@ -209,13 +219,14 @@ func (s *Service) ValidateToken(ctx context.Context, id string, allowExpired boo
 	if err != nil {
 		return nil, err
 	}
-	if s.revocations.revoked(t.revocationSubject()) {
+	v := &validated{tok: t, subject: t.revocationSubject(), caller: t.Caller()}
+	if s.revocations.revoked(v.subject) {
 		return nil, unauthorized("The token has been revoked.")
 	}
 	if now.Before(t.ExpiresAt) {
-		s.cache.put(id, t, now)
+		s.cache.put(id, v, now)
 	}
-	return t, nil
+	return v, nil
 }
 
 // rebuild resolves a token payload against the current rows.

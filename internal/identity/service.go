@@ -86,7 +86,7 @@ type Service struct {
 
 	revocations *revocationIndex
 	cache       *tokenCache
-	catalog     atomic.Pointer[[]CatalogEntry]
+	catalog     atomic.Pointer[Catalog]
 }
 
 // Deps are the collaborators of a Service.
@@ -179,9 +179,9 @@ func (s *Service) changed() {
 
 // ValidateCaller implements auth.Validator for services in this process.
 func (s *Service) ValidateCaller(ctx context.Context, token string) (*auth.Caller, error) {
-	t, err := s.ValidateToken(ctx, token, false)
+	v, err := s.validate(ctx, token, false)
 	if err != nil {
 		return nil, err
 	}
-	return t.Caller(), nil
+	return v.caller, nil
 }

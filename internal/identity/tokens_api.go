@@ -39,7 +39,7 @@ func (s *Service) RevokeSubjectToken(ctx context.Context, subject string) error 
 
 // AuthCatalog returns the catalog for the caller's token (GET /v3/auth/catalog).
 // An unscoped token has no catalog, as keystone answers.
-func (s *Service) AuthCatalog(ctx context.Context) ([]CatalogEntry, error) {
+func (s *Service) AuthCatalog(ctx context.Context) (*Catalog, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err

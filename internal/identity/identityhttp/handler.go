@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nimbus-cloud/nimbus/internal/api"
 	"github.com/nimbus-cloud/nimbus/internal/auth"
@@ -19,6 +20,7 @@ type Handler struct {
 	svc     *identity.Service
 	mw      *authhttp.Middleware
 	maxBody int64
+	catalog atomic.Pointer[renderedCatalog]
 }
 
 // Register adds every identity route to srv. Routes other than version discovery

@@ -236,77 +236,163 @@ func (h *Handler) authSystem(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, map[string]any{"system": system, "links": collectionLinks(r)})
 }
 
+// tokenView is a token as keystone renders it (api-ref: identity v3,
+// "Password authentication with scoped authorization" response).
+type tokenView struct {
+	Methods        []string        `json:"methods"`
+	User           tokenUser       `json:"user"`
+	AuditIDs       []string        `json:"audit_ids"`
+	ExpiresAt      string          `json:"expires_at"`
+	IssuedAt       string          `json:"issued_at"`
+	Roles          []idName        `json:"roles,omitempty"`
+	Catalog        json.RawMessage `json:"catalog,omitempty"`
+	Project        *tokenProject   `json:"project,omitempty"`
+	IsDomain       *bool           `json:"is_domain,omitempty"`
+	IsAdminProject *bool           `json:"is_admin_project,omitempty"`
+	Domain         *idName         `json:"domain,omitempty"`
+	System         *systemScope    `json:"system,omitempty"`
+	AppCred        *tokenAppCred   `json:"application_credential,omitempty"`
+	Trust          *tokenTrust     `json:"OS-TRUST:trust,omitempty"`
+}
+
+type idName struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type tokenUser struct {
+	ID                string  `json:"id"`
+	Name              string  `json:"name"`
+	Domain            idName  `json:"domain"`
+	PasswordExpiresAt *string `json:"password_expires_at"`
+}
+
+type tokenProject struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Domain idName `json:"domain"`
+}
+
+type systemScope struct {
+	All bool `json:"all"`
+}
+
+type tokenAppCred struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Restricted  bool            `json:"restricted"`
+	AccessRules []accessRuleRef `json:"access_rules,omitempty"`
+}
+
+type idRef struct {
+	ID string `json:"id"`
+}
+
+type tokenTrust struct {
+	ID            string `json:"id"`
+	Impersonation bool   `json:"impersonation"`
+	TrusteeUser   idRef  `json:"trustee_user"`
+	TrustorUser   idRef  `json:"trustor_user"`
+}
+
 // writeToken renders a token as keystone does, with X-Subject-Token carrying it.
 func (h *Handler) writeToken(w http.ResponseWriter, r *http.Request, status int, t *identity.Token) {
-	nocatalog, _ := boolQuery(r, "nocatalog")
-	view := map[string]any{
-		"methods":    t.Methods,
-		"user":       tokenUserView(t),
-		"audit_ids":  t.AuditIDs,
-		"expires_at": timestamp(t.ExpiresAt),
-		"issued_at":  timestamp(t.IssuedAt),
+	view := tokenView{Methods: t.Methods, AuditIDs: t.AuditIDs,
+		ExpiresAt: timestamp(t.ExpiresAt), IssuedAt: timestamp(t.IssuedAt),
+		User: tokenUser{ID: t.User.ID, Name: t.User.Name, Domain: idName{t.UserDomain.ID, t.UserDomain.Name}}}
+	if !t.User.PasswordExpiresAt.IsZero() {
+		at := timestamp(t.User.PasswordExpiresAt)
+		view.User.PasswordExpiresAt = &at
 	}
 	if t.Scoped() {
-		roles := make([]any, len(t.Roles))
+		view.Roles = make([]idName, len(t.Roles))
 		for i, role := range t.Roles {
-			roles[i] = map[string]any{"id": role.ID, "name": role.Name}
+			view.Roles[i] = idName{role.ID, role.Name}
 		}
-		view["roles"] = roles
-		if !nocatalog {
-			cat, err := h.svc.Catalog(r.Context())
+		if nocatalog, _ := boolQuery(r, "nocatalog"); !nocatalog {
+			raw, err := h.catalogJSON(r)
 			if err != nil {
 				writeError(w, r, err)
 				return
 			}
-			view["catalog"] = catalogView(cat)
+			view.Catalog = raw
 		}
 	}
 	switch {
 	case t.Project != nil:
-		view["project"] = map[string]any{"id": t.Project.ID, "name": t.Project.Name,
-			"domain": map[string]any{"id": t.ProjectDomain.ID, "name": t.ProjectDomain.Name}}
-		view["is_domain"] = false
-		view["is_admin_project"] = t.IsAdminProject
+		isDomain, isAdmin := false, t.IsAdminProject
+		view.Project = &tokenProject{ID: t.Project.ID, Name: t.Project.Name,
+			Domain: idName{t.ProjectDomain.ID, t.ProjectDomain.Name}}
+		view.IsDomain, view.IsAdminProject = &isDomain, &isAdmin
 	case t.Domain != nil:
-		view["domain"] = map[string]any{"id": t.Domain.ID, "name": t.Domain.Name}
+		view.Domain = &idName{t.Domain.ID, t.Domain.Name}
 	case t.System:
-		view["system"] = map[string]any{"all": true}
+		view.System = &systemScope{All: true}
 	}
 	if t.AppCred != nil {
-		ac := map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name, "restricted": !t.AppCred.Unrestricted}
-		if len(t.AccessRules) > 0 {
-			ac["access_rules"] = accessRuleRefs(t.AccessRules)
-		}
-		view["application_credential"] = ac
+		view.AppCred = &tokenAppCred{ID: t.AppCred.ID, Name: t.AppCred.Name,
+			Restricted: !t.AppCred.Unrestricted, AccessRules: accessRuleRefs(t.AccessRules)}
 	}
 	if t.Trust != nil {
-		view["OS-TRUST:trust"] = map[string]any{"id": t.Trust.ID, "impersonation": t.Trust.Impersonation,
-			"trustee_user": map[string]any{"id": t.Trust.TrusteeUserID},
-			"trustor_user": map[string]any{"id": t.Trust.TrustorUserID}}
+		view.Trust = &tokenTrust{ID: t.Trust.ID, Impersonation: t.Trust.Impersonation,
+			TrusteeUser: idRef{t.Trust.TrusteeUserID}, TrustorUser: idRef{t.Trust.TrustorUserID}}
 	}
 	w.Header().Set(SubjectTokenHeader, t.ID)
-	api.WriteJSON(w, status, map[string]any{"token": view})
+	api.WriteJSON(w, status, struct {
+		Token tokenView `json:"token"`
+	}{view})
 }
 
-func tokenUserView(t *identity.Token) map[string]any {
-	var expires any
-	if !t.User.PasswordExpiresAt.IsZero() {
-		expires = timestamp(t.User.PasswordExpiresAt)
+// renderedCatalog is the JSON of one catalog snapshot.
+type renderedCatalog struct {
+	of  *identity.Catalog
+	raw json.RawMessage
+}
+
+// catalogJSON returns the current catalog as JSON, rendering it once per
+// catalog snapshot: every token response carries it.
+func (h *Handler) catalogJSON(r *http.Request) (json.RawMessage, error) {
+	cat, err := h.svc.Catalog(r.Context())
+	if err != nil {
+		return nil, err
 	}
-	return map[string]any{"id": t.User.ID, "name": t.User.Name, "password_expires_at": expires,
-		"domain": map[string]any{"id": t.UserDomain.ID, "name": t.UserDomain.Name}}
+	if rc := h.catalog.Load(); rc != nil && rc.of == cat {
+		return rc.raw, nil
+	}
+	raw, err := json.Marshal(catalogView(cat))
+	if err != nil {
+		return nil, err
+	}
+	h.catalog.Store(&renderedCatalog{of: cat, raw: raw})
+	return raw, nil
 }
 
-// catalogView renders the token catalog (api-ref: identity v3, "Get service catalog").
-func catalogView(cat []identity.CatalogEntry) []any {
-	out := make([]any, 0, len(cat))
-	for _, c := range cat {
-		eps := make([]any, 0, len(c.Endpoints))
+// catalogEndpoint is one endpoint of a catalog entry.
+type catalogEndpoint struct {
+	ID        string `json:"id"`
+	Interface string `json:"interface"`
+	RegionID  string `json:"region_id"`
+	Region    string `json:"region"`
+	URL       string `json:"url"`
+}
+
+// catalogEntry is one service of the catalog (api-ref: identity v3, "Get service catalog").
+type catalogEntry struct {
+	ID        string            `json:"id"`
+	Type      string            `json:"type"`
+	Name      string            `json:"name"`
+	Endpoints []catalogEndpoint `json:"endpoints"`
+}
+
+// catalogView renders the token catalog.
+func catalogView(cat *identity.Catalog) []catalogEntry {
+	out := make([]catalogEntry, 0, len(cat.Entries))
+	for _, c := range cat.Entries {
+		eps := make([]catalogEndpoint, 0, len(c.Endpoints))
 		for _, e := range c.Endpoints {
-			eps = append(eps, map[string]any{"id": e.ID, "interface": e.Interface, "region_id": e.RegionID,
-				"region": e.RegionID, "url": e.URL})
+			eps = append(eps, catalogEndpoint{ID: e.ID, Interface: e.Interface, RegionID: e.RegionID, Region: e.RegionID, URL: e.URL})
 		}
-		out = append(out, map[string]any{"id": c.Service.ID, "type": c.Service.Type, "name": c.Service.Name, "endpoints": eps})
+		out = append(out, catalogEntry{ID: c.Service.ID, Type: c.Service.Type, Name: c.Service.Name, Endpoints: eps})
 	}
 	return out
 }
