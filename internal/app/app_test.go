@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,4 +197,61 @@ func TestStartFailureIsAnError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "listen on 127.0.0.1:"+strconv.Itoa(port)) {
 		t.Fatalf("Start on a taken port = %v, want a listen error", err)
 	}
+}
+
+func TestFernetRotateWhileServing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	p := startUp(t, "--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0",
+		"--set", "identity.password_hash_rounds=4")
+	defer p.stop(t)
+	env := readOpenRC(t, dir)
+	before := issue(t, env)
+	for i := 0; i < 3; i++ { // rotate past max_active_keys: the old primary stays a secondary once
+		var out strings.Builder
+		if code := app.Main([]string{"admin", "fernet", "rotate", "--state-dir", dir}, &out, &out); code != 0 {
+			t.Fatalf("rotate: exit %d: %s", code, out.String())
+		}
+		after := issue(t, env)
+		if !valid(t, env, after, after) {
+			t.Fatalf("a token signed with the new primary key is refused after rotation %d", i+1)
+		}
+		if i == 0 && !valid(t, env, after, before) {
+			t.Fatal("a token of the previous primary key is refused after one rotation")
+		}
+	}
+	// Three rotations with max_active_keys 3 pruned the key that signed it; the
+	// server notices within its key reload interval (a second).
+	fresh := issue(t, env)
+	deadline := time.Now().Add(5 * time.Second)
+	for valid(t, env, fresh, before) {
+		if time.Now().After(deadline) {
+			t.Fatal("a token signed with a pruned key is still accepted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func issue(t *testing.T, env map[string]string) string {
+	t.Helper()
+	pc, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env["OS_AUTH_URL"], Username: env["OS_USERNAME"], Password: env["OS_PASSWORD"],
+		DomainName: env["OS_USER_DOMAIN_NAME"], TenantName: env["OS_PROJECT_NAME"]})
+	if err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	return pc.Token()
+}
+
+// valid reports whether identity accepts subject, asking with token.
+func valid(t *testing.T, env map[string]string, token, subject string) bool {
+	t.Helper()
+	req, _ := http.NewRequest("GET", env["OS_AUTH_URL"]+"/auth/tokens", nil)
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("X-Subject-Token", subject)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
 }

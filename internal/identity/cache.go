@@ -25,6 +25,7 @@ const tokenCacheTTL = 30 * time.Second
 type cacheEntry struct {
 	v       *validated
 	expires time.Time
+	keyGen  uint64 // the token keys' generation when the token was checked
 }
 
 // validated is a token with what each validation of it needs, computed once.
@@ -39,17 +40,17 @@ func newTokenCache(max int) *tokenCache {
 	return &tokenCache{max: max, entries: make(map[string]cacheEntry, max)}
 }
 
-func (c *tokenCache) get(id string, now time.Time) *validated {
+func (c *tokenCache) get(id string, now time.Time, keyGen uint64) *validated {
 	c.mu.RLock()
 	e, ok := c.entries[id]
 	c.mu.RUnlock()
-	if !ok || now.After(e.expires) {
+	if !ok || now.After(e.expires) || e.keyGen != keyGen {
 		return nil
 	}
 	return e.v
 }
 
-func (c *tokenCache) put(id string, v *validated, now time.Time) {
+func (c *tokenCache) put(id string, v *validated, now time.Time, keyGen uint64) {
 	exp := now.Add(tokenCacheTTL)
 	if v.tok.ExpiresAt.Before(exp) {
 		exp = v.tok.ExpiresAt
@@ -67,7 +68,7 @@ func (c *tokenCache) put(id string, v *validated, now time.Time) {
 			}
 		}
 	}
-	c.entries[id] = cacheEntry{v: v, expires: exp}
+	c.entries[id] = cacheEntry{v: v, expires: exp, keyGen: keyGen}
 }
 
 func (c *tokenCache) clear() {

@@ -91,6 +91,9 @@ func (c *crudTokens) Validate(token string) (fernet.Payload, error) {
 	return p, nil
 }
 
+// KeyGeneration is constant: the fake has no keys to rotate.
+func (c *crudTokens) KeyGeneration() uint64 { return 0 }
+
 // crudEnv is an identity service on a fresh SQLite database, bootstrapped with
 // the default domain, the admin/member/reader roles and the admin user.
 type crudEnv struct {

@@ -199,7 +199,8 @@ func (s *Service) ValidateToken(ctx context.Context, id string, allowExpired boo
 // every validation of the token needs: its revocation subject and its caller.
 func (s *Service) validate(ctx context.Context, id string, allowExpired bool) (*validated, error) {
 	now := s.now()
-	if v := s.cache.get(id, now); v != nil && now.Before(v.tok.ExpiresAt) {
+	keyGen := s.tokens.KeyGeneration()
+	if v := s.cache.get(id, now, keyGen); v != nil && now.Before(v.tok.ExpiresAt) {
 		if s.revocations.revoked(v.subject) {
 			return nil, unauthorized("The token has been revoked.")
 		}
@@ -224,7 +225,7 @@ func (s *Service) validate(ctx context.Context, id string, allowExpired bool) (*
 		return nil, unauthorized("The token has been revoked.")
 	}
 	if now.Before(t.ExpiresAt) {
-		s.cache.put(id, v, now)
+		s.cache.put(id, v, now, keyGen)
 	}
 	return v, nil
 }

@@ -65,6 +65,8 @@ type TokenFormat interface {
 	// Validate returns fernet.ErrInvalidToken or fernet.ErrTokenExpired (wrapped)
 	// for tokens it refuses; with ErrTokenExpired it returns the payload too.
 	Validate(token string) (fernet.Payload, error)
+	// KeyGeneration changes whenever the signing keys change.
+	KeyGeneration() uint64
 }
 
 // Authorizer checks the caller in ctx against a named policy rule and target.

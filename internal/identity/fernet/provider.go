@@ -72,6 +72,7 @@ type keySet struct {
 	keys    []*fernetgo.Key // primary first
 	primary int             // file index of keys[0]
 	stamp   string          // stampOf the listing the keys were read from
+	gen     uint64          // KeyGeneration of this set
 }
 
 // NewProvider returns a Provider over repo, loading its keys now; the
@@ -207,6 +208,12 @@ func padToken(token string) ([]byte, error) {
 
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+// KeyGeneration numbers the key set in use; it changes whenever the keys are
+// reloaded after a rotation. Callers that cache validated tokens drop entries
+// from an older generation, so a token whose key was pruned is refused at once.
+// It checks the repository at most once per reload interval.
+func (p *Provider) KeyGeneration() uint64 { return p.current(p.now()).gen }
+
 // current returns the key set, first checking the repository if the reload
 // interval has passed.
 func (p *Provider) current(now time.Time) *keySet {
@@ -258,6 +265,7 @@ func (p *Provider) refresh(now time.Time, forced bool) bool {
 		return false
 	}
 	ks := newKeySet(keys, stamp)
+	ks.gen = p.keys.Load().gen + 1
 	p.keys.Store(ks)
 	p.lastWarn = ""
 	p.log.Info("fernet keys reloaded", "repository", p.repo.Dir(), "primary", ks.primary, "keys", len(keys))
