@@ -23,6 +23,8 @@ type Config struct {
 	SecurityCompliance SecurityCompliance `section:"security_compliance"`
 	Credential         Credential         `section:"credential"`
 	Trust              Trust              `section:"trust"`
+	Image              Image              `section:"image"`
+	GlanceStore        GlanceStore        `section:"glance_store"`
 }
 
 // Default is the [DEFAULT] section.
@@ -151,4 +153,30 @@ func (c *Config) CredentialKeyRepository() string {
 		return c.Credential.KeyRepository
 	}
 	return filepath.Join(c.Default.StatePath, "credential-keys")
+}
+
+// Image is the [image] section: glance's API options.
+type Image struct {
+	BindPort                int    `ini:"bind_port" default:"9292" min:"0" max:"65535" help:"Port of the image API."`
+	ImageSizeCap            int64  `ini:"image_size_cap" default:"1099511627776" min:"1" help:"Largest image accepted, in bytes."`
+	UserStorageQuota        int64  `ini:"user_storage_quota" default:"0" min:"0" help:"Most image bytes a project may store; 0: unlimited."`
+	ImageCountQuota         int64  `ini:"image_count_total" default:"0" min:"0" help:"Most images a project may own; 0: unlimited."`
+	HashingAlgorithm        string `ini:"hashing_algorithm" default:"sha512" choices:"sha256,sha384,sha512" help:"Algorithm of os_hash_value."`
+	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download."`
+	WebDownloadAllowedHosts string `ini:"web_download_allowed_hosts" help:"Comma-separated hosts web-download may fetch from; empty: none."`
+	LimitParamDefault       int    `ini:"limit_param_default" default:"25" min:"1" help:"Default page size of image lists."`
+	APILimitMax             int    `ini:"api_limit_max" default:"1000" min:"1" help:"Largest page size of image lists."`
+}
+
+// GlanceStore is the [glance_store] section.
+type GlanceStore struct {
+	FilesystemStoreDatadir string `ini:"filesystem_store_datadir" help:"Directory of image data; default: state_path/images."`
+}
+
+// ImageDataDir is the effective image data directory.
+func (c *Config) ImageDataDir() string {
+	if c.GlanceStore.FilesystemStoreDatadir != "" {
+		return c.GlanceStore.FilesystemStoreDatadir
+	}
+	return filepath.Join(c.Default.StatePath, "images")
 }
