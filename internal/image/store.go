@@ -37,8 +37,11 @@ type ImageFilter struct {
 	Project     string
 	AllProjects bool
 
-	Name            string
-	Status          []Status // empty: every status but deleted
+	Name   string
+	Status []Status // empty: every status but deleted
+	// Visibility "" lists every visible image (community ones included; the
+	// service leaves out others' community images as glance does), else only
+	// images of that visibility.
 	Visibility      Visibility
 	Owner           string
 	Tags            []string // every tag

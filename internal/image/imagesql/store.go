@@ -1,0 +1,119 @@
+// Package imagesql is image.Store on SQL: one schema and one code path for
+// SQLite, MySQL/MariaDB and PostgreSQL, through internal/db.
+//
+// Conventions every method follows:
+//
+//   - A method that runs more than one statement runs in one transaction, reads
+//     included (an image is read with its tags and properties).
+//   - A missing row is image.ErrNotFound and a unique clash image.ErrConflict,
+//     both wrapped with what was being done. A member of a missing image is
+//     ErrNotFound.
+//   - UpdateImage replaces every stored field of the image, tags and properties
+//     included; callers read, modify and write back.
+//   - Tags are nil when there are none, sorted otherwise, duplicates collapsed;
+//     Properties and Stores are nil when empty. CreatedAt and UpdatedAt are
+//     required (ErrValidation when zero) and kept to the microsecond.
+//   - Text sorts in byte order on every engine. A NULL size or virtual_size
+//     sorts before every known size, on every engine.
+//   - In filters, a nil IDs matches everything and a non-nil empty one nothing.
+package imagesql
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/image"
+)
+
+// ServiceName is the service the migrations are recorded under by db.Migrate.
+const ServiceName = "image"
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the image schema's migrations, oldest first.
+func Migrations() ([]db.Migration, error) {
+	return db.LoadMigrations(migrationFS, "migrations")
+}
+
+// Store is image.Store on a db.DB migrated with Migrations.
+type Store struct {
+	d *db.DB
+}
+
+var _ image.Store = (*Store)(nil)
+
+// New returns a Store on d.
+func New(d *db.DB) *Store { return &Store{d: d} }
+
+// writeErr classifies the error of a statement that writes: a unique clash is
+// ErrConflict and a reference to a missing row ErrNotFound. The engine's error
+// stays in the chain.
+func writeErr(err error) error {
+	switch {
+	case db.IsDuplicate(err):
+		return fmt.Errorf("%w: %w", image.ErrConflict, err)
+	case db.IsForeignKey(err):
+		return fmt.Errorf("%w: %w", image.ErrNotFound, err)
+	}
+	return err
+}
+
+// affected returns the rows a statement touched.
+func affected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// deleteOne runs a delete that must remove a row: none removed is ErrNotFound.
+func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := affected(res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return image.ErrNotFound
+	}
+	return nil
+}
+
+// exists reports whether query returns a row.
+func exists(ctx context.Context, q db.Querier, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// forUpdate locks the rows a SELECT reads until the transaction ends, on the
+// engines that take row locks; SQLite already holds the whole database.
+func forUpdate(e db.Engine) string {
+	if e == db.SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
+// uniqueSorted returns the distinct values of vs in order, nil when there are none.
+func uniqueSorted(vs []string) []string {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := slices.Clone(vs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
