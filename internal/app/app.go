@@ -25,6 +25,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/identity/fernet"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identityhttp"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
+	"github.com/nimbus-cloud/nimbus/internal/image"
 )
 
 // Cloud is a running set of Nimbus services in this process.
@@ -37,8 +38,13 @@ type Cloud struct {
 	Identity *identity.Service
 	// IdentityURL is the public identity endpoint, ending in /v3.
 	IdentityURL string
+	// Image is the image service; nil when this process does not run it.
+	Image *image.Service
+	// ImageURL is the public image endpoint, without a version.
+	ImageURL string
 
 	dbs     []*db.DB
+	closers []func() error
 	servers []*http.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -75,6 +81,9 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	if err := c.startIdentity(ctx, runCtx, o.AdminPassword); err != nil {
+		return nil, err
+	}
+	if err := c.startImage(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -242,6 +251,11 @@ func (c *Cloud) Close(ctx context.Context) error {
 		c.cancel()
 	}
 	c.wg.Wait()
+	for _, close := range c.closers {
+		if err := close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, d := range c.dbs {
 		if err := d.Close(); err != nil {
 			errs = append(errs, err)

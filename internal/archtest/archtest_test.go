@@ -20,7 +20,7 @@ type rule struct {
 
 // isServiceCore matches internal/<svc> itself, not its http/sql subpackages.
 func isServiceCore(pkg string) bool {
-	for _, svc := range []string{"identity"} {
+	for _, svc := range []string{"identity", "image"} {
 		if pkg == module+"/internal/"+svc {
 			return true
 		}
@@ -32,7 +32,7 @@ var rules = []rule{
 	{"service packages hold rules, not transports or SQL", isServiceCore,
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
 	{"http layers never touch SQL", func(p string) bool { return strings.HasSuffix(p, "http") && strings.HasPrefix(p, module+"/internal/") },
-		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql"}},
+		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql", module + "/internal/image/imagesql"}},
 	{"sql stores know no HTTP", func(p string) bool { return strings.HasSuffix(p, "sql") && strings.HasPrefix(p, module+"/internal/") },
 		[]string{"net/http", module + "/internal/api"}},
 	{"auth knows no service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/auth") },

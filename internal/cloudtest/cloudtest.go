@@ -59,6 +59,7 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 		"DEFAULT.bind_host":             "127.0.0.1",
 		"DEFAULT.my_ip":                 "127.0.0.1",
 		"identity.bind_port":            "0",
+		"image.bind_port":               "0",
 		"identity.password_hash_rounds": "4",
 	}}
 	if os.Getenv("NIMBUS_TEST_LOG") != "" {
@@ -122,6 +123,17 @@ func (c *Cloud) IdentityClient(t testing.TB, cr Credentials) *gophercloud.Servic
 	sc, err := openstack.NewIdentityV3(c.Provider(t, cr), gophercloud.EndpointOpts{})
 	if err != nil {
 		t.Fatalf("identity client: %v", err)
+	}
+	return sc
+}
+
+// ImageClient returns a gophercloud image v2 client for the credentials; the
+// cloud's image endpoint is c.ImageURL.
+func (c *Cloud) ImageClient(t testing.TB, cr Credentials) *gophercloud.ServiceClient {
+	t.Helper()
+	sc, err := openstack.NewImageV2(c.Provider(t, cr), gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatalf("image client: %v", err)
 	}
 	return sc
 }

@@ -167,11 +167,11 @@ func TestCatalogGophercloud(t *testing.T) {
 	t.Parallel()
 	c := startCrudCloud(t)
 	ctx := context.Background()
-	svc, err := services.Create(ctx, c.client, services.CreateOpts{Type: "image", Extra: map[string]any{"name": "glance"}}).Extract()
-	if err != nil || svc.Type != "image" {
+	svc, err := services.Create(ctx, c.client, services.CreateOpts{Type: "object-store", Extra: map[string]any{"name": "swift"}}).Extract()
+	if err != nil || svc.Type != "object-store" {
 		t.Fatalf("services.Create = %+v, %v", svc, err)
 	}
-	ep, err := endpoints.Create(ctx, c.client, endpoints.CreateOpts{Availability: "public", Name: "glance",
+	ep, err := endpoints.Create(ctx, c.client, endpoints.CreateOpts{Availability: "public", Name: "swift",
 		Region: "RegionOne", URL: "http://image:9292", ServiceID: svc.ID}).Extract()
 	if err != nil || ep.Region != "RegionOne" || ep.ServiceID != svc.ID {
 		t.Fatalf("endpoints.Create = %+v, %v", ep, err)
@@ -183,11 +183,11 @@ func TestCatalogGophercloud(t *testing.T) {
 	if eps, err := endpoints.ExtractEndpoints(pages); err != nil || len(eps) != 1 {
 		t.Fatalf("endpoints.List = %+v, %v", eps, err)
 	}
-	pages, err = services.List(c.client, services.ListOpts{ServiceType: "image"}).AllPages(ctx)
+	pages, err = services.List(c.client, services.ListOpts{ServiceType: "object-store"}).AllPages(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if svcs, err := services.ExtractServices(pages); err != nil || len(svcs) != 1 || svcs[0].Extra["name"] != "glance" {
+	if svcs, err := services.ExtractServices(pages); err != nil || len(svcs) != 1 || svcs[0].Extra["name"] != "swift" {
 		t.Fatalf("services.List = %+v, %v", svcs, err)
 	}
 	if err := endpoints.Delete(ctx, c.client, ep.ID).ExtractErr(); err != nil {

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/nimbus-cloud/nimbus/internal/api"
+	"github.com/nimbus-cloud/nimbus/internal/auth"
+	"github.com/nimbus-cloud/nimbus/internal/auth/policy"
+	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/identity"
+	"github.com/nimbus-cloud/nimbus/internal/image"
+	"github.com/nimbus-cloud/nimbus/internal/image/filestore"
+	"github.com/nimbus-cloud/nimbus/internal/image/format"
+	"github.com/nimbus-cloud/nimbus/internal/image/imagehttp"
+	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
+)
+
+// Glance's default disk_formats and container_formats ([image_format]).
+var (
+	defaultDiskFormats      = []string{"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"}
+	defaultContainerFormats = []string{"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
+)
+
+// ImageConfig turns the [image] section into the image service's rules.
+func ImageConfig(cfg *config.Config) image.Config {
+	return image.Config{
+		ImageSizeCap:            cfg.Image.ImageSizeCap,
+		UserStorageQuota:        cfg.Image.UserStorageQuota,
+		ImageCountQuota:         cfg.Image.ImageCountQuota,
+		HashAlgo:                cfg.Image.HashingAlgorithm,
+		ImportMethods:           splitList(cfg.Image.EnabledImportMethods),
+		WebDownloadAllowedHosts: splitList(cfg.Image.WebDownloadAllowedHosts),
+		DiskFormats:             defaultDiskFormats,
+		ContainerFormats:        defaultContainerFormats,
+		ListLimit:               cfg.Image.LimitParamDefault,
+		ListMax:                 cfg.Image.APILimitMax,
+	}
+}
+
+// splitList splits a comma-separated option, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// inspector adapts format.Inspector to image.Inspector.
+type inspector struct{ *format.Inspector }
+
+func (i inspector) Result() (image.InspectResult, error) {
+	info, err := i.Inspector.Result()
+	return image.InspectResult{Format: info.Format, VirtualSize: info.VirtualSize}, err
+}
+
+// callerValidator validates tokens in process through the identity service.
+type callerValidator struct{ svc *identity.Service }
+
+func (v callerValidator) ValidateToken(ctx context.Context, token string) (*auth.Caller, error) {
+	return v.svc.ValidateCaller(ctx, token)
+}
+
+// startImage opens the image database and stores, registers the image
+// endpoints in the catalog, and serves the Image v2 API.
+func (c *Cloud) startImage(ctx context.Context) error {
+	ms, err := imagesql.Migrations()
+	if err != nil {
+		return err
+	}
+	d, err := OpenDB(ctx, c.cfg, "image", ms)
+	if err != nil {
+		return err
+	}
+	c.dbs = append(c.dbs, d)
+	backend, err := filestore.New(c.cfg.ImageDataDir())
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	c.closers = append(c.closers, backend.Close)
+	staging, err := filestore.New(filepath.Join(c.cfg.ImageDataDir(), "staging"))
+	if err != nil {
+		return fmt.Errorf("image staging store: %w", err)
+	}
+	c.closers = append(c.closers, staging.Close)
+	enforcer, err := policy.New(policy.ImageDefaults(), policy.Options{
+		PolicyFile: c.cfg.Policy.PolicyFile, EnforceScope: c.cfg.Policy.EnforceScope})
+	if err != nil {
+		return fmt.Errorf("load image policy: %w", err)
+	}
+	svc := image.New(ImageConfig(c.cfg), image.Deps{
+		Store: imagesql.New(d), Backend: backend, Staging: staging,
+		Inspect: func(diskFormat string) image.Inspector { return inspector{format.NewInspector(diskFormat)} },
+		Authz:   auth.NewAuthorizer(enforcer),
+		Log:     c.log.With("service", "image"),
+	})
+	ln, err := c.listen(c.cfg.Image.BindPort)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	c.ImageURL = c.publicURL(ln)
+	urls := map[string]string{"public": c.ImageURL, "internal": c.ImageURL, "admin": c.ImageURL}
+	if err := c.Identity.RegisterService(ctx, "RegionOne", "image", "glance", "Image service", urls); err != nil {
+		ln.Close()
+		return fmt.Errorf("register image service: %w", err)
+	}
+	srv := api.NewServer(api.Options{Name: "image", Render: imagehttp.RenderError,
+		Log: c.log.With("service", "image"), Metrics: c.metrics})
+	h := imagehttp.Register(srv, svc, callerValidator{c.Identity}, c.cfg.OsloMiddleware.MaxRequestBodySize)
+	h.SetIdentityURL(c.IdentityURL)
+	c.Image = svc
+	c.serve(ln, srv)
+	return nil
+}

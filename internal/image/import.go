@@ -1,0 +1,196 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Import method names, as glance's enabled_import_methods names them.
+const (
+	MethodGlanceDirect = "glance-direct"
+	MethodWebDownload  = "web-download"
+)
+
+// ImportRequest is the body of POST /v2/images/{id}/import.
+type ImportRequest struct {
+	Method string
+	// URI is web-download's source.
+	URI string
+}
+
+// StoreInfo is one entry of GET /v2/info/stores.
+type StoreInfo struct {
+	ID      string
+	Default bool
+}
+
+// ImportMethods lists the enabled import methods (GET /v2/info/import).
+func (s *Service) ImportMethods() []string { return slices.Clone(s.cfg.ImportMethods) }
+
+// Stores lists the stores images may be kept in (GET /v2/info/stores).
+func (s *Service) Stores() []StoreInfo {
+	if s.backend == nil {
+		return nil
+	}
+	return []StoreInfo{{ID: s.backend.Name(), Default: true}}
+}
+
+// StageData streams body into the staging area as image id's data (PUT
+// /v2/images/{id}/stage): queued -> uploading. Format inspection and hashing
+// happen at import, when the data moves into the backend. On failure the
+// image is back in queued and nothing stays staged.
+func (s *Service) StageData(ctx context.Context, id string, body io.Reader, size int64) error {
+	if !slices.Contains(s.cfg.ImportMethods, MethodGlanceDirect) || s.staging == nil {
+		return errorf(ErrNotFound, "'glance-direct' method is not available at this site.")
+	}
+	img, member, err := s.visibleImage(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeImage(ctx, RuleModifyImage, img, member); err != nil {
+		return err
+	}
+	if err := readyForData(img, Uploading); err != nil {
+		return err
+	}
+	limit, err := s.uploadLimit(ctx, img.Owner, size)
+	if err != nil {
+		return err
+	}
+	img.Status = Uploading
+	if err := s.store.UpdateImage(ctx, img, Queued); err != nil {
+		return s.casError(err, id, Uploading)
+	}
+	w, err := s.write(ctx, s.staging, img, body, size, limit, false)
+	if err != nil {
+		s.restore(ctx, id, Uploading)
+		return err
+	}
+	return s.staged(ctx, id, w)
+}
+
+// staged records the staged data's size and location on image id, still
+// uploading; an image deleted meanwhile has its staged data removed (410).
+func (s *Service) staged(ctx context.Context, id string, w written) error {
+	ctx = context.WithoutCancel(ctx)
+	img, err := s.store.GetImage(ctx, id)
+	if err == nil && img.Status == Uploading {
+		size := w.size
+		img.Size, img.Location = &size, w.location
+		img.UpdatedAt = s.now().UTC()
+		err = s.store.UpdateImage(ctx, img, Uploading)
+	} else if err == nil {
+		err = ErrConflict
+	}
+	if err == nil {
+		return nil
+	}
+	if derr := s.staging.Delete(ctx, w.location); derr != nil {
+		s.log.Error("delete staged data", "image_id", id, "error", derr)
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return errorf(ErrGone, "Image %s could not be found after staging. The image may have been deleted during the upload.", id)
+	}
+	return err
+}
+
+// Import imports image id's data by req's method (POST /v2/images/{id}/import).
+// glance-direct moves staged data into the backend, hashing and inspecting it
+// on the way: uploading -> importing -> active; when it fails the staged data
+// is dropped and the image is queued again.
+func (s *Service) Import(ctx context.Context, id string, req ImportRequest) error {
+	if req.Method == "" {
+		return errorf(ErrValidation, "Import request requires a 'name' field.")
+	}
+	if !slices.Contains(s.cfg.ImportMethods, req.Method) {
+		return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
+	}
+	img, member, err := s.visibleImage(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeImage(ctx, RuleModifyImage, img, member); err != nil {
+		return err
+	}
+	if err := importable(img, req.Method); err != nil {
+		return err
+	}
+	switch req.Method {
+	case MethodGlanceDirect:
+		return s.importStaged(ctx, img)
+	case MethodWebDownload:
+		if !s.allowedURI(req.URI) {
+			return errorf(ErrValidation, "URI for web-download does not pass filtering: %s", req.URI)
+		}
+		return errorf(ErrValidation, "The web-download import method is not implemented at this site yet.")
+	}
+	return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
+}
+
+// importable is glance's check of an image's status and formats for method.
+func importable(img Image, method string) error {
+	switch {
+	case img.Status == Active:
+		return errorf(ErrConflict, "Image with status active cannot be target for import")
+	case method == MethodWebDownload && img.Status != Queued:
+		return errorf(ErrConflict, "Image needs to be in 'queued' state to use '%s' method", method)
+	case method == MethodGlanceDirect && img.Status != Uploading:
+		return errorf(ErrConflict, "Image needs to be staged before 'glance-direct' method can be used")
+	case img.ContainerFormat == "":
+		return errorf(ErrConflict, "'container_format' needs to be set before import")
+	case img.DiskFormat == "":
+		return errorf(ErrConflict, "'disk_format' needs to be set before import")
+	}
+	return nil
+}
+
+// importStaged moves img's staged data into the backend.
+func (s *Service) importStaged(ctx context.Context, img Image) error {
+	staged := img.Location
+	img.Status = Importing
+	if err := s.store.UpdateImage(ctx, img, Uploading); err != nil {
+		return s.casError(err, img.ID, Importing)
+	}
+	fail := func(err error) error {
+		if derr := s.staging.Delete(context.WithoutCancel(ctx), staged); derr != nil {
+			s.log.Error("delete staged data", "image_id", img.ID, "error", derr)
+		}
+		s.restore(ctx, img.ID, Importing)
+		return err
+	}
+	r, size, err := s.staging.Open(ctx, staged)
+	if err != nil {
+		return fail(errorf(ErrConflict, "The staged data of image %s is gone; stage it again.", img.ID))
+	}
+	defer r.Close()
+	limit := int64(-1)
+	if s.cfg.ImageSizeCap > 0 {
+		limit = s.cfg.ImageSizeCap
+	}
+	w, err := s.write(ctx, s.backend, img, r, size, limit, true)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.activate(ctx, img.ID, Importing, w); err != nil {
+		return fail(err)
+	}
+	if err := s.staging.Delete(context.WithoutCancel(ctx), staged); err != nil {
+		s.log.Error("delete staged data after import", "image_id", img.ID, "error", err)
+	}
+	return nil
+}
+
+// allowedURI is glance's import filter for web-download: an http(s) URI whose
+// host is one of web_download_allowed_hosts.
+func (s *Service) allowedURI(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return slices.ContainsFunc(s.cfg.WebDownloadAllowedHosts, func(h string) bool { return strings.EqualFold(h, host) })
+}
