@@ -163,6 +163,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "identity   %s\n", cloud.IdentityURL)
+	if cloud.ImageURL != "" {
+		fmt.Fprintf(stdout, "image      %s\n", cloud.ImageURL)
+	}
 	if name == "up" {
 		fmt.Fprintf(stdout, "state      %s\n", cfg.Default.StatePath)
 		fmt.Fprintf(stdout, "admin      credentials in %s and %s\n", cloudsFile,
