@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -51,12 +52,32 @@ func splitList(s string) []string {
 	return out
 }
 
-// inspector adapts format.Inspector to image.Inspector.
-type inspector struct{ *format.Inspector }
+// inspector adapts format.Inspector to image.Inspector. Unless requireMatch is
+// set, data of no known format passes under any declared format (its virtual
+// size stays unknown), as glance does with require_image_format_match off.
+type inspector struct {
+	*format.Inspector
+	requireMatch bool
+}
 
 func (i inspector) Result() (image.InspectResult, error) {
 	info, err := i.Inspector.Result()
+	var me *format.MismatchError
+	if !i.requireMatch && errors.As(err, &me) && me.Detected == "raw" {
+		return image.InspectResult{}, nil
+	}
 	return image.InspectResult{Format: info.Format, VirtualSize: info.VirtualSize}, err
+}
+
+// Write passes data to the inspector; a mismatch refusal is deferred to Result,
+// where it may be waived.
+func (i inspector) Write(b []byte) (int, error) {
+	n, err := i.Inspector.Write(b)
+	var me *format.MismatchError
+	if !i.requireMatch && errors.As(err, &me) {
+		return len(b), nil
+	}
+	return n, err
 }
 
 // callerValidator validates tokens in process through the identity service.
@@ -95,9 +116,11 @@ func (c *Cloud) startImage(ctx context.Context) error {
 	}
 	svc := image.New(ImageConfig(c.cfg), image.Deps{
 		Store: imagesql.New(d), Backend: backend, Staging: staging,
-		Inspect: func(diskFormat string) image.Inspector { return inspector{format.NewInspector(diskFormat)} },
-		Authz:   auth.NewAuthorizer(enforcer),
-		Log:     c.log.With("service", "image"),
+		Inspect: func(diskFormat string) image.Inspector {
+			return inspector{format.NewInspector(diskFormat), c.cfg.Image.RequireImageFormatMatch}
+		},
+		Authz: auth.NewAuthorizer(enforcer),
+		Log:   c.log.With("service", "image"),
 	})
 	ln, err := c.listen(c.cfg.Image.BindPort)
 	if err != nil {

@@ -165,6 +165,7 @@ type Image struct {
 	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download."`
 	WebDownloadAllowedHosts string `ini:"web_download_allowed_hosts" help:"Comma-separated hosts web-download may fetch from; empty: none."`
 	LimitParamDefault       int    `ini:"limit_param_default" default:"25" min:"1" help:"Default page size of image lists."`
+	RequireImageFormatMatch bool   `ini:"require_image_format_match" default:"true" help:"Refuse image data that is not in its declared disk_format. When false, data of no known format is still accepted under any declared format; data of another known format, and unsafe images, are always refused."`
 	APILimitMax             int    `ini:"api_limit_max" default:"1000" min:"1" help:"Largest page size of image lists."`
 }
 

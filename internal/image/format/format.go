@@ -184,9 +184,24 @@ func (i *Inspector) evaluate(final bool) (Info, error) {
 	return Info{Format: want, VirtualSize: size}, nil
 }
 
+// MismatchError is the refusal for data that is not what it was declared to
+// be; it matches ErrMismatch.
+type MismatchError struct {
+	Declared string
+	// Detected is the format the data is in; "raw" for data of no known format.
+	Detected string
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("disk_format is %s but the data is %s: %v", e.Declared, e.Detected, ErrMismatch)
+}
+
+// Is makes a MismatchError match ErrMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
+
 // mismatch is the refusal for data that is not what it was declared to be.
 func mismatch(declared, got string) error {
-	return fmt.Errorf("disk_format is %s but the data is %s: %w", declared, got, ErrMismatch)
+	return &MismatchError{Declared: declared, Detected: got}
 }
 
 // truncated is the refusal for a header cut short by the end of the stream.
