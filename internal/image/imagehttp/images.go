@@ -248,7 +248,7 @@ var sortKeys = []string{"name", "status", "container_format", "disk_format", "si
 // listParams are the query parameters of GET /v2/images that are not
 // additional-property filters.
 var listParams = []string{"limit", "marker", "sort_key", "sort_dir", "sort", "name", "status", "visibility",
-	"owner", "tag", "member_status", "size_min", "size_max", "created_at", "updated_at", "os_hidden",
+	"owner", "tag", "member_status", "size", "size_min", "size_max", "created_at", "updated_at", "os_hidden",
 	"protected", "disk_format", "container_format", "id"}
 
 // listImages is GET /v2/images (api-ref "List images").
@@ -313,6 +313,19 @@ func parseImageFilter(q url.Values) (image.ImageFilter, error) {
 	}
 	if f.SizeMax, err = intParam(q, "size_max"); err != nil {
 		return f, err
+	}
+	// size=N matches exactly: both bounds, narrowed by any size_min/size_max.
+	size, err := intParam(q, "size")
+	if err != nil {
+		return f, err
+	}
+	if size != nil {
+		if f.SizeMin == nil || *f.SizeMin < *size {
+			f.SizeMin = size
+		}
+		if f.SizeMax == nil || *f.SizeMax > *size {
+			f.SizeMax = size
+		}
 	}
 	if f.Created, err = timeParams(q, "created_at"); err != nil {
 		return f, err
