@@ -85,11 +85,16 @@ func TestIssueProjectTokenShape(t *testing.T) {
 	if _, ok := user["password_expires_at"]; !ok {
 		t.Error("user has no password_expires_at")
 	}
-	cat := tok["catalog"].([]any)
-	if len(cat) == 0 || cat[0].(map[string]any)["type"] != "identity" {
-		t.Fatalf("catalog = %v", cat)
+	var identityEntry map[string]any
+	for _, e := range tok["catalog"].([]any) {
+		if e.(map[string]any)["type"] == "identity" {
+			identityEntry = e.(map[string]any)
+		}
 	}
-	if eps := cat[0].(map[string]any)["endpoints"].([]any); len(eps) != 3 {
+	if identityEntry == nil {
+		t.Fatalf("catalog has no identity service: %v", tok["catalog"])
+	}
+	if eps := identityEntry["endpoints"].([]any); len(eps) != 3 {
 		t.Errorf("identity endpoints = %d, want public, internal, admin", len(eps))
 	}
 
