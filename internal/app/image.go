@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/api"
 	"github.com/nimbus-cloud/nimbus/internal/auth"
@@ -80,6 +85,60 @@ func (i inspector) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// webFetcher returns web-download's fetcher: an HTTP client with connect,
+// handshake and header timeouts that follows redirects only to http(s) URLs on
+// the allowed hosts, refuses answers other than 2xx and sources larger than
+// sizeCap, and never reads more than sizeCap+1 bytes (so the upload path sees
+// the excess and refuses it as too large).
+func webFetcher(allowed []string, sizeCap int64) func(ctx context.Context, uri string) (io.ReadCloser, error) {
+	client := &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          4,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			host := strings.ToLower(req.URL.Hostname())
+			switch {
+			case len(via) >= 10:
+				return errors.New("too many redirects")
+			case req.URL.Scheme != "http" && req.URL.Scheme != "https",
+				!slices.ContainsFunc(allowed, func(h string) bool { return strings.EqualFold(h, host) }):
+				return fmt.Errorf("redirect to %s refused: host not allowed", req.URL.Redacted())
+			}
+			return nil
+		},
+	}
+	return func(ctx context.Context, uri string) (io.ReadCloser, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+		if err != nil {
+			return nil, fmt.Errorf("build request: %w", err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			resp.Body.Close()
+			return nil, fmt.Errorf("source answered %s", resp.Status)
+		}
+		if sizeCap > 0 && resp.ContentLength > sizeCap {
+			resp.Body.Close()
+			return nil, fmt.Errorf("source size %d bytes is more than the limit of %d bytes", resp.ContentLength, sizeCap)
+		}
+		if sizeCap <= 0 {
+			return resp.Body, nil
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, sizeCap+1), resp.Body}, nil
+	}
+}
+
 // callerValidator validates tokens in process through the identity service.
 type callerValidator struct{ svc *identity.Service }
 
@@ -121,6 +180,7 @@ func (c *Cloud) startImage(ctx context.Context) error {
 		},
 		Authz: auth.NewAuthorizer(enforcer),
 		Log:   c.log.With("service", "image"),
+		Fetch: webFetcher(splitList(c.cfg.Image.WebDownloadAllowedHosts), c.cfg.Image.ImageSizeCap),
 	})
 	ln, err := c.listen(c.cfg.Image.BindPort)
 	if err != nil {

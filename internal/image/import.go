@@ -126,7 +126,7 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 		if !s.allowedURI(req.URI) {
 			return errorf(ErrValidation, "URI for web-download does not pass filtering: %s", req.URI)
 		}
-		return errorf(ErrValidation, "The web-download import method is not implemented at this site yet.")
+		return s.importWeb(ctx, img, req.URI)
 	}
 	return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
 }

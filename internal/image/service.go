@@ -62,6 +62,7 @@ type Service struct {
 	backend Backend
 	staging Backend
 	inspect func(diskFormat string) Inspector
+	fetch   func(ctx context.Context, uri string) (io.ReadCloser, error)
 	authz   Authorizer
 	log     *slog.Logger
 	now     func() time.Time
@@ -80,6 +81,9 @@ type Deps struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	NewID   func() string
+	// Fetch opens the data at a web-download URI already checked against
+	// web_download_allowed_hosts; nil leaves web-download unavailable.
+	Fetch func(ctx context.Context, uri string) (io.ReadCloser, error)
 }
 
 // New returns a Service.
@@ -97,7 +101,7 @@ func New(cfg Config, d Deps) *Service {
 		cfg.HashAlgo = "sha512"
 	}
 	return &Service{cfg: cfg, store: d.Store, backend: d.Backend, staging: d.Staging, inspect: d.Inspect,
-		authz: d.Authz, log: d.Log, now: d.Now, newID: d.NewID}
+		fetch: d.Fetch, authz: d.Authz, log: d.Log, now: d.Now, newID: d.NewID}
 }
 
 // NewID returns a glance-style id: a random UUID with dashes.
