@@ -12,7 +12,10 @@
 # [20] bcrypt checks per run per goroutine; EVENTS [10000] revocation events;
 # REVOKE_N [20000] validations per run and concurrency around the revocation
 # events (longer than VALIDATE_N: the flatness check needs steady figures); IDLE
-# [5] seconds of idle before a memory sample.
+# [5] seconds of idle before a memory sample. IMAGE_PORT [PORT+1] image port of
+# the benchmarked cloud; IMAGE_SIZES ["64MiB 512MiB 2GiB"] image sizes (empty: no
+# image runs), each measured REPS times; HASH_SIZE [512MiB] bytes per hash-bound
+# run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -24,6 +27,9 @@ BCRYPT_N=${BCRYPT_N:-20}
 EVENTS=${EVENTS:-10000}
 REVOKE_N=${REVOKE_N:-20000}
 IDLE=${IDLE:-5}
+IMAGE_PORT=${IMAGE_PORT:-$((PORT + 1))}
+IMAGE_SIZES=${IMAGE_SIZES-64MiB 512MiB 2GiB}
+HASH_SIZE=${HASH_SIZE:-512MiB}
 
 export PATH="$(./scripts/ensure-go.sh):$PATH"
 go build -o bin/nimbus ./cmd/nimbus
@@ -63,7 +69,7 @@ run() {
 
 # The benchmarked cloud: fresh state, 127.0.0.1 only.
 bin/nimbus up --state-dir "$WORK/state" --set DEFAULT.bind_host=127.0.0.1 \
-	--set identity.bind_port="$PORT" >"$WORK/nimbus.out" 2>"$WORK/nimbus.log" &
+	--set identity.bind_port="$PORT" --set image.bind_port="$IMAGE_PORT" >"$WORK/nimbus.out" 2>"$WORK/nimbus.log" &
 PID=$!
 for _ in $(seq 300); do
 	grep -q "Nimbus is ready" "$WORK/nimbus.out" && break
@@ -98,6 +104,19 @@ for r in $(seq 2 "$REPS"); do
 	run revocations -events 0 -existing "$EVENTS" -n "$REVOKE_N" -pid "$PID"
 done
 run memory -pid "$PID" -label after-load
+# Images: create, upload, wait for active, download, delete; then the md5 +
+# sha512 rate of this machine, the ceiling of upload; then the disk.
+for size in $IMAGE_SIZES; do
+	run image -size "$size" -n "$REPS" -pid "$PID"
+done
+if [ -n "$IMAGE_SIZES" ]; then
+	run hash-bound -size "$HASH_SIZE" -n "$REPS"
+	for _ in $(seq "$REPS"); do # uploads fsync: the disk's rate, for context
+		dd if=/dev/zero of="$WORK/dd.bin" bs=1M count=2048 conv=fsync 2>&1 | tail -1
+		rm -f "$WORK/dd.bin"
+	done >>"$OUT/context.txt"
+	snapshot "after images" >>"$OUT/context.txt"
+fi
 stop_cloud
 
 for r in $(seq "$REPS"); do

@@ -16,6 +16,9 @@ import (
 // per-call cost of the hashes and the backend's writes disappears.
 const chunkSize = 1 << 20
 
+// parallelHashMin is the chunk size from which the two hashes run in parallel.
+const parallelHashMin = 64 << 10
+
 // chunks recycles the 1 MiB buffers of uploads and imports. It is a stateless
 // cache of scratch memory, not shared state: any buffer may be dropped.
 var chunks = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
@@ -87,13 +90,25 @@ func (t *Tee) consume(b []byte) error {
 	if t.limit >= 0 && t.n > t.limit {
 		return errTooLarge
 	}
-	t.md5.Write(b)
+	var wg sync.WaitGroup
+	if len(b) >= parallelHashMin {
+		// md5 and the os_hash_algo hash each take a core's worth of time per
+		// byte: on large chunks run them side by side.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.md5.Write(b)
+		}()
+	} else {
+		t.md5.Write(b)
+	}
 	t.multi.Write(b)
 	if t.inspect != nil && t.inspectErr == nil {
 		if _, err := t.inspect.Write(b); err != nil {
 			t.inspectErr = err
 		}
 	}
+	wg.Wait()
 	return nil
 }
 

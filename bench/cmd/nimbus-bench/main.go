@@ -8,6 +8,8 @@
 //	nimbus-bench startup        -bin bin/nimbus  first start, idle memory, stop, warm restart
 //	nimbus-bench memory         -pid PID         RSS/PSS of a running cloud's process group
 //	nimbus-bench report         results.jsonl    medians of repeated runs as a markdown table
+//	nimbus-bench image          -size 512MiB     create, upload, download and delete an image
+//	nimbus-bench hash-bound     -size 512MiB     in-process md5+sha512 MB/s: the ceiling of upload
 //
 // Credentials come from the usual OS_* variables (source the cloud's admin-openrc).
 package main
@@ -29,6 +31,8 @@ commands:
   startup         start, idle memory, stop and warm restart of bin/nimbus (-bin)
   memory          RSS and PSS of a process group (-pid)
   report          medians of a results file as a markdown table
+  image           create, upload, wait active, download, delete an image (-size, -n, -pid)
+  hash-bound      md5 and sha512 MB/s in this process: the ceiling of image upload (-size)
 
 Each command takes -h for its flags. Credentials come from OS_AUTH_URL,
 OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME and
@@ -48,6 +52,8 @@ func main() {
 		"startup":        cmdStartup,
 		"memory":         cmdMemory,
 		"report":         cmdReport,
+		"image":          cmdImage,
+		"hash-bound":     cmdHashBound,
 	}
 	name := os.Args[1]
 	run, ok := commands[name]

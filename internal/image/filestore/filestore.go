@@ -156,26 +156,67 @@ func (s *Store) createTemp(id string) (string, *os.File, error) {
 
 // copy writes r to w in chunks of up to bufSize, checking ctx between chunks.
 func (s *Store) copy(ctx context.Context, w io.Writer, r io.Reader) error {
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
-	buf := *bp
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, eof, err := fill(r, buf)
-		if err != nil {
-			return fmt.Errorf("read: %w", err)
-		}
-		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return fmt.Errorf("write: %w", err)
+	// Two buffers in flight: one is filled (and hashed, by an image.Tee
+	// source) while the other is written, so the disk and the hashes overlap.
+	type chunk struct {
+		bp  *[]byte
+		n   int
+		eof bool
+	}
+	full := make(chan chunk, 1)
+	free := make(chan *[]byte, 2)
+	for i := 0; i < 2; i++ {
+		free <- s.bufs.Get().(*[]byte)
+	}
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var bp *[]byte
+			select {
+			case bp = <-free:
+			case <-stop:
+				readErr <- nil
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				readErr <- err
+				return
+			}
+			n, eof, err := fill(r, *bp)
+			if err != nil {
+				readErr <- fmt.Errorf("read: %w", err)
+				return
+			}
+			full <- chunk{bp: bp, n: n, eof: eof}
+			if eof {
+				readErr <- nil
+				return
 			}
 		}
-		if eof {
-			return ctx.Err()
+	}()
+	var werr error
+	for c := range full {
+		if werr == nil && c.n > 0 {
+			if _, err := w.Write((*c.bp)[:c.n]); err != nil {
+				werr = fmt.Errorf("write: %w", err)
+				close(stop)
+			}
 		}
+		free <- c.bp
 	}
+	err := <-readErr
+	for len(free) > 0 {
+		s.bufs.Put(<-free)
+	}
+	if err != nil && werr == nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return ctx.Err()
 }
 
 // fill reads from r until buf is full or r reports io.EOF. Unlike
