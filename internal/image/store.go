@@ -9,6 +9,8 @@ import (
 // Store keeps image records and members. Each method is one transaction. Missing
 // rows are ErrNotFound (wrapped), unique clashes ErrConflict (wrapped).
 type Store interface {
+	MetadefStore
+
 	CreateImage(ctx context.Context, img Image) error
 	GetImage(ctx context.Context, id string) (Image, error)
 	// ListImages returns one page of the images f selects, in f's sort order.

@@ -33,6 +33,7 @@ func Register(srv *api.Server, svc *image.Service, v auth.Validator, maxBody int
 	h.memberRoutes(srv)
 	h.tagRoutes(srv)
 	h.dataRoutes(srv)
+	h.metadefRoutes(srv)
 	return h
 }
 
