@@ -43,8 +43,8 @@ func (s *Store) CreateApplicationCredential(ctx context.Context, ac identity.App
 
 // GetApplicationCredential returns the application credential with id.
 func (s *Store) GetApplicationCredential(ctx context.Context, id string) (identity.ApplicationCredential, error) {
-	var w where
-	w.add("c.id = ?", id)
+	var w db.Where
+	w.Add("c.id = ?", id)
 	acs, err := s.queryAppCreds(ctx, &w)
 	if err != nil {
 		return identity.ApplicationCredential{}, fmt.Errorf("get application credential %s: %w", id, err)
@@ -59,9 +59,9 @@ func (s *Store) GetApplicationCredential(ctx context.Context, id string) (identi
 // one named name when name is set, ordered by id. An empty userID lists every
 // user's.
 func (s *Store) ListApplicationCredentials(ctx context.Context, userID, name string) ([]identity.ApplicationCredential, error) {
-	var w where
-	w.eq("c.user_id", userID)
-	w.eq("c.name", name)
+	var w db.Where
+	w.Eq("c.user_id", userID)
+	w.Eq("c.name", name)
 	acs, err := s.queryAppCreds(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list application credentials of user %s: %w", userID, err)
@@ -69,8 +69,8 @@ func (s *Store) ListApplicationCredentials(ctx context.Context, userID, name str
 	return acs, nil
 }
 
-func (s *Store) queryAppCreds(ctx context.Context, w *where) ([]identity.ApplicationCredential, error) {
-	rows, err := s.d.QueryContext(ctx, appCredSelect+w.String()+orderBy(s.d.Engine(), "c.id", "r.role_id"), w.args...)
+func (s *Store) queryAppCreds(ctx context.Context, w *db.Where) ([]identity.ApplicationCredential, error) {
+	rows, err := s.d.QueryContext(ctx, appCredSelect+w.String()+db.OrderBy(s.d.Engine(), "c.id", "r.role_id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 )
 
@@ -38,7 +39,7 @@ func (s *Store) CreateAssignment(ctx context.Context, a identity.Assignment) err
 	if !knownTypes[a.Type] {
 		return fmt.Errorf("create assignment: type %q: %w", a.Type, identity.ErrValidation)
 	}
-	q := insertIgnore(s.d.Engine(), "assignment", "type", "actor_id", "target_id", "role_id", "inherited")
+	q := db.InsertIgnore(s.d.Engine(), "assignment", "type", "actor_id", "target_id", "role_id", "inherited")
 	if _, err := s.d.ExecContext(ctx, q, string(a.Type), a.ActorID, a.TargetID, a.RoleID, a.Inherited); err != nil {
 		return fmt.Errorf("create assignment %s: %w", describe(a), writeErr(err))
 	}
@@ -63,24 +64,24 @@ func describe(a identity.Assignment) string {
 // ListAssignments returns the assignments matching f, ordered by type, actor,
 // target, role and inheritance.
 func (s *Store) ListAssignments(ctx context.Context, f identity.AssignmentFilter) ([]identity.Assignment, error) {
-	var w where
+	var w db.Where
 	if f.Types != nil {
 		types := make([]string, len(f.Types))
 		for i, t := range f.Types {
 			types[i] = string(t)
 		}
-		w.in("type", types)
+		w.In("type", types)
 	}
-	w.in("actor_id", f.ActorIDs)
-	w.in("target_id", f.TargetIDs)
-	w.in("role_id", f.RoleIDs)
-	w.flag("inherited", f.Inherited)
-	if w.none {
+	w.In("actor_id", f.ActorIDs)
+	w.In("target_id", f.TargetIDs)
+	w.In("role_id", f.RoleIDs)
+	w.Flag("inherited", f.Inherited)
+	if w.None {
 		return nil, nil
 	}
 	q := "SELECT type, actor_id, target_id, role_id, inherited FROM assignment" + w.String() +
-		orderBy(s.d.Engine(), "type", "actor_id", "target_id", "role_id") + ", inherited"
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		db.OrderBy(s.d.Engine(), "type", "actor_id", "target_id", "role_id") + ", inherited"
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list assignments: %w", err)
 	}

@@ -21,8 +21,8 @@ func (s *Store) CreateRegion(ctx context.Context, r identity.Region) error {
 
 // GetRegion returns the region with id.
 func (s *Store) GetRegion(ctx context.Context, id string) (identity.Region, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	rs, err := s.queryRegions(ctx, &w)
 	if err != nil {
 		return identity.Region{}, fmt.Errorf("get region %s: %w", id, err)
@@ -35,8 +35,8 @@ func (s *Store) GetRegion(ctx context.Context, id string) (identity.Region, erro
 
 // ListRegions returns the regions matching f, ordered by id.
 func (s *Store) ListRegions(ctx context.Context, f identity.RegionFilter) ([]identity.Region, error) {
-	var w where
-	w.eq("parent_region_id", f.ParentRegionID)
+	var w db.Where
+	w.Eq("parent_region_id", f.ParentRegionID)
 	rs, err := s.queryRegions(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list regions: %w", err)
@@ -44,9 +44,9 @@ func (s *Store) ListRegions(ctx context.Context, f identity.RegionFilter) ([]ide
 	return rs, nil
 }
 
-func (s *Store) queryRegions(ctx context.Context, w *where) ([]identity.Region, error) {
-	q := "SELECT id, description, parent_region_id FROM region" + w.String() + orderBy(s.d.Engine(), "id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+func (s *Store) queryRegions(ctx context.Context, w *db.Where) ([]identity.Region, error) {
+	q := "SELECT id, description, parent_region_id FROM region" + w.String() + db.OrderBy(s.d.Engine(), "id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +114,8 @@ func (s *Store) CreateService(ctx context.Context, svc identity.CatalogService) 
 
 // GetService returns the catalog service with id.
 func (s *Store) GetService(ctx context.Context, id string) (identity.CatalogService, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	ss, err := s.queryServices(ctx, &w)
 	if err != nil {
 		return identity.CatalogService{}, fmt.Errorf("get service %s: %w", id, err)
@@ -128,9 +128,9 @@ func (s *Store) GetService(ctx context.Context, id string) (identity.CatalogServ
 
 // ListServices returns the catalog services matching f, ordered by id.
 func (s *Store) ListServices(ctx context.Context, f identity.ServiceFilter) ([]identity.CatalogService, error) {
-	var w where
-	w.eq("type", f.Type)
-	w.eq("name", f.Name)
+	var w db.Where
+	w.Eq("type", f.Type)
+	w.Eq("name", f.Name)
 	ss, err := s.queryServices(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
@@ -138,9 +138,9 @@ func (s *Store) ListServices(ctx context.Context, f identity.ServiceFilter) ([]i
 	return ss, nil
 }
 
-func (s *Store) queryServices(ctx context.Context, w *where) ([]identity.CatalogService, error) {
-	q := "SELECT id, type, name, description, enabled FROM service" + w.String() + orderBy(s.d.Engine(), "id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+func (s *Store) queryServices(ctx context.Context, w *db.Where) ([]identity.CatalogService, error) {
+	q := "SELECT id, type, name, description, enabled FROM service" + w.String() + db.OrderBy(s.d.Engine(), "id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -198,8 +198,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, e identity.Endpoint) error {
 
 // GetEndpoint returns the endpoint with id.
 func (s *Store) GetEndpoint(ctx context.Context, id string) (identity.Endpoint, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	es, err := s.queryEndpoints(ctx, &w)
 	if err != nil {
 		return identity.Endpoint{}, fmt.Errorf("get endpoint %s: %w", id, err)
@@ -212,10 +212,10 @@ func (s *Store) GetEndpoint(ctx context.Context, id string) (identity.Endpoint, 
 
 // ListEndpoints returns the endpoints matching f, ordered by id.
 func (s *Store) ListEndpoints(ctx context.Context, f identity.EndpointFilter) ([]identity.Endpoint, error) {
-	var w where
-	w.eq("service_id", f.ServiceID)
-	w.eq("interface", f.Interface)
-	w.eq("region_id", f.RegionID)
+	var w db.Where
+	w.Eq("service_id", f.ServiceID)
+	w.Eq("interface", f.Interface)
+	w.Eq("region_id", f.RegionID)
 	es, err := s.queryEndpoints(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
@@ -223,10 +223,10 @@ func (s *Store) ListEndpoints(ctx context.Context, f identity.EndpointFilter) ([
 	return es, nil
 }
 
-func (s *Store) queryEndpoints(ctx context.Context, w *where) ([]identity.Endpoint, error) {
+func (s *Store) queryEndpoints(ctx context.Context, w *db.Where) ([]identity.Endpoint, error) {
 	q := "SELECT id, service_id, interface, url, region_id, enabled FROM endpoint" + w.String() +
-		orderBy(s.d.Engine(), "id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		db.OrderBy(s.d.Engine(), "id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (s *Store) GetPasswordState(ctx context.Context, userID string) (identity.P
 // ensurePasswordState creates the user's password_state row when it is missing;
 // a missing user is ErrNotFound.
 func ensurePasswordState(ctx context.Context, tx *db.Tx, userID string) error {
-	_, err := tx.ExecContext(ctx, insertIgnore(tx.Engine(), "password_state", "user_id", "failed_auth_count", "self_service"),
+	_, err := tx.ExecContext(ctx, db.InsertIgnore(tx.Engine(), "password_state", "user_id", "failed_auth_count", "self_service"),
 		userID, 0, false)
 	return writeErr(err)
 }
@@ -288,13 +288,13 @@ func (s *Store) GetAccessRule(ctx context.Context, id string) (identity.AccessRu
 
 // ListAccessRules returns the access rules matching f, ordered by id.
 func (s *Store) ListAccessRules(ctx context.Context, f identity.AccessRuleFilter) ([]identity.AccessRule, error) {
-	var w where
-	w.eq("user_id", f.UserID)
-	w.eq("service", f.Service)
-	w.eq("path", f.Path)
-	w.eq("method", f.Method)
+	var w db.Where
+	w.Eq("user_id", f.UserID)
+	w.Eq("service", f.Service)
+	w.Eq("path", f.Path)
+	w.Eq("method", f.Method)
 	rows, err := s.d.QueryContext(ctx, "SELECT "+accessRuleColumns+" FROM access_rule"+w.String()+
-		orderBy(s.d.Engine(), "id"), w.args...)
+		db.OrderBy(s.d.Engine(), "id"), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list access rules: %w", err)
 	}
@@ -319,11 +319,11 @@ func (s *Store) ListAppCredAccessRules(ctx context.Context, appCredIDs []string)
 	if len(appCredIDs) == 0 {
 		return nil, nil
 	}
-	var w where
-	w.in("l.application_credential_id", appCredIDs)
+	var w db.Where
+	w.In("l.application_credential_id", appCredIDs)
 	rows, err := s.d.QueryContext(ctx, `SELECT l.application_credential_id, r.id, r.user_id, r.service, r.path, r.method
 		FROM application_credential_access_rule l JOIN access_rule r ON r.id = l.access_rule_id`+w.String()+
-		orderBy(s.d.Engine(), "l.application_credential_id", "r.id"), w.args...)
+		db.OrderBy(s.d.Engine(), "l.application_credential_id", "r.id"), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list access rules of application credentials: %w", err)
 	}

@@ -30,8 +30,8 @@ func (s *Store) CreateCredential(ctx context.Context, c identity.CredentialRecor
 
 // GetCredential returns the credential with id.
 func (s *Store) GetCredential(ctx context.Context, id string) (identity.CredentialRecord, error) {
-	var w where
-	w.add("c.id = ?", id)
+	var w db.Where
+	w.Add("c.id = ?", id)
 	cs, err := s.queryCredentials(ctx, &w)
 	if err != nil {
 		return identity.CredentialRecord{}, fmt.Errorf("get credential %s: %w", id, err)
@@ -44,10 +44,10 @@ func (s *Store) GetCredential(ctx context.Context, id string) (identity.Credenti
 
 // ListCredentials returns the credentials matching f, ordered by id.
 func (s *Store) ListCredentials(ctx context.Context, f identity.CredentialFilter) ([]identity.CredentialRecord, error) {
-	var w where
-	w.eq("c.user_id", f.UserID)
-	w.eq("c.project_id", f.ProjectID)
-	w.eq("c.type", f.Type)
+	var w db.Where
+	w.Eq("c.user_id", f.UserID)
+	w.Eq("c.project_id", f.ProjectID)
+	w.Eq("c.type", f.Type)
 	cs, err := s.queryCredentials(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
@@ -55,8 +55,8 @@ func (s *Store) ListCredentials(ctx context.Context, f identity.CredentialFilter
 	return cs, nil
 }
 
-func (s *Store) queryCredentials(ctx context.Context, w *where) ([]identity.CredentialRecord, error) {
-	rows, err := s.d.QueryContext(ctx, credentialSelect+w.String()+orderBy(s.d.Engine(), "c.id"), w.args...)
+func (s *Store) queryCredentials(ctx context.Context, w *db.Where) ([]identity.CredentialRecord, error) {
+	rows, err := s.d.QueryContext(ctx, credentialSelect+w.String()+db.OrderBy(s.d.Engine(), "c.id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}

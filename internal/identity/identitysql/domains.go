@@ -38,19 +38,19 @@ func (s *Store) CreateDomain(ctx context.Context, d identity.Domain) error {
 
 // GetDomain returns the domain with id.
 func (s *Store) GetDomain(ctx context.Context, id string) (identity.Domain, error) {
-	var w where
-	w.add("d.id = ?", id)
+	var w db.Where
+	w.Add("d.id = ?", id)
 	return s.getDomain(ctx, &w, "get domain "+id)
 }
 
 // GetDomainByName returns the domain named name.
 func (s *Store) GetDomainByName(ctx context.Context, name string) (identity.Domain, error) {
-	var w where
-	w.add("d.name = ?", name)
+	var w db.Where
+	w.Add("d.name = ?", name)
 	return s.getDomain(ctx, &w, "get domain by name "+name)
 }
 
-func (s *Store) getDomain(ctx context.Context, w *where, what string) (identity.Domain, error) {
+func (s *Store) getDomain(ctx context.Context, w *db.Where, what string) (identity.Domain, error) {
 	ds, err := s.queryDomains(ctx, w)
 	if err != nil {
 		return identity.Domain{}, fmt.Errorf("%s: %w", what, err)
@@ -63,9 +63,9 @@ func (s *Store) getDomain(ctx context.Context, w *where, what string) (identity.
 
 // ListDomains returns the domains matching f, ordered by id.
 func (s *Store) ListDomains(ctx context.Context, f identity.DomainFilter) ([]identity.Domain, error) {
-	var w where
-	w.eq("d.name", f.Name)
-	w.flag("d.enabled", f.Enabled)
+	var w db.Where
+	w.Eq("d.name", f.Name)
+	w.Flag("d.enabled", f.Enabled)
 	ds, err := s.queryDomains(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list domains: %w", err)
@@ -73,11 +73,11 @@ func (s *Store) ListDomains(ctx context.Context, f identity.DomainFilter) ([]ide
 	return ds, nil
 }
 
-func (s *Store) queryDomains(ctx context.Context, w *where) ([]identity.Domain, error) {
-	if w.none {
+func (s *Store) queryDomains(ctx context.Context, w *db.Where) ([]identity.Domain, error) {
+	if w.None {
 		return nil, nil
 	}
-	rows, err := s.d.QueryContext(ctx, domainSelect+w.String()+orderBy(s.d.Engine(), "d.id", "t.name"), w.args...)
+	rows, err := s.d.QueryContext(ctx, domainSelect+w.String()+db.OrderBy(s.d.Engine(), "d.id", "t.name"), w.Args...)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func decodeValue(s string) (any, error) {
 // ordered by group and option.
 func (s *Store) ListDomainConfig(ctx context.Context, domainID string) ([]identity.DomainConfigOption, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT config_group, config_option, config_value, is_sensitive
-		FROM domain_config WHERE domain_id = ?`+orderBy(s.d.Engine(), "config_group", "config_option"), domainID)
+		FROM domain_config WHERE domain_id = ?`+db.OrderBy(s.d.Engine(), "config_group", "config_option"), domainID)
 	if err != nil {
 		return nil, fmt.Errorf("list config of domain %s: %w", domainID, err)
 	}
@@ -119,13 +119,13 @@ func (s *Store) UpdateDomainConfig(ctx context.Context, domainID string, opts []
 
 // DeleteDomainConfig deletes every option of the domain, a group's, or one.
 func (s *Store) DeleteDomainConfig(ctx context.Context, domainID, group, option string) error {
-	var w where
-	w.add("domain_id = ?", domainID)
-	w.eq("config_group", group)
+	var w db.Where
+	w.Add("domain_id = ?", domainID)
+	w.Eq("config_group", group)
 	if group != "" {
-		w.eq("config_option", option)
+		w.Eq("config_option", option)
 	}
-	if _, err := s.d.ExecContext(ctx, "DELETE FROM domain_config"+w.String(), w.args...); err != nil {
+	if _, err := s.d.ExecContext(ctx, "DELETE FROM domain_config"+w.String(), w.Args...); err != nil {
 		return fmt.Errorf("delete config of domain %s: %w", domainID, err)
 	}
 	return nil
@@ -147,8 +147,8 @@ func (s *Store) CreatePolicy(ctx context.Context, p identity.Policy) error {
 
 // GetPolicy returns the policy with id.
 func (s *Store) GetPolicy(ctx context.Context, id string) (identity.Policy, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	ps, err := s.queryPolicies(ctx, &w)
 	if err != nil {
 		return identity.Policy{}, fmt.Errorf("get policy %s: %w", id, err)
@@ -161,8 +161,8 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (identity.Policy, erro
 
 // ListPolicies returns the policies of type typ (all when ""), ordered by id.
 func (s *Store) ListPolicies(ctx context.Context, typ string) ([]identity.Policy, error) {
-	var w where
-	w.eq("type", typ)
+	var w db.Where
+	w.Eq("type", typ)
 	ps, err := s.queryPolicies(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
@@ -170,9 +170,9 @@ func (s *Store) ListPolicies(ctx context.Context, typ string) ([]identity.Policy
 	return ps, nil
 }
 
-func (s *Store) queryPolicies(ctx context.Context, w *where) ([]identity.Policy, error) {
+func (s *Store) queryPolicies(ctx context.Context, w *db.Where) ([]identity.Policy, error) {
 	rows, err := s.d.QueryContext(ctx, "SELECT id, type, policy_blob, extra FROM identity_policy"+w.String()+
-		orderBy(s.d.Engine(), "id"), w.args...)
+		db.OrderBy(s.d.Engine(), "id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +233,8 @@ func (s *Store) CreateConsumer(ctx context.Context, c identity.Consumer) error {
 
 // GetConsumer returns the consumer with id, its secret included.
 func (s *Store) GetConsumer(ctx context.Context, id string) (identity.Consumer, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	cs, err := s.queryConsumers(ctx, &w)
 	if err != nil {
 		return identity.Consumer{}, fmt.Errorf("get consumer %s: %w", id, err)
@@ -247,16 +247,16 @@ func (s *Store) GetConsumer(ctx context.Context, id string) (identity.Consumer, 
 
 // ListConsumers returns every consumer, secrets included, ordered by id.
 func (s *Store) ListConsumers(ctx context.Context) ([]identity.Consumer, error) {
-	cs, err := s.queryConsumers(ctx, &where{})
+	cs, err := s.queryConsumers(ctx, &db.Where{})
 	if err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)
 	}
 	return cs, nil
 }
 
-func (s *Store) queryConsumers(ctx context.Context, w *where) ([]identity.Consumer, error) {
+func (s *Store) queryConsumers(ctx context.Context, w *db.Where) ([]identity.Consumer, error) {
 	rows, err := s.d.QueryContext(ctx, "SELECT id, description, secret, extra FROM oauth_consumer"+w.String()+
-		orderBy(s.d.Engine(), "id"), w.args...)
+		db.OrderBy(s.d.Engine(), "id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}

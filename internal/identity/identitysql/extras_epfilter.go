@@ -66,8 +66,8 @@ func (s *Store) CreateEndpointGroup(ctx context.Context, g identity.EndpointGrou
 
 // GetEndpointGroup returns the endpoint group with id.
 func (s *Store) GetEndpointGroup(ctx context.Context, id string) (identity.EndpointGroup, error) {
-	var w where
-	w.add("id = ?", id)
+	var w db.Where
+	w.Add("id = ?", id)
 	gs, err := s.queryEndpointGroups(ctx, &w)
 	if err != nil {
 		return identity.EndpointGroup{}, fmt.Errorf("get endpoint group %s: %w", id, err)
@@ -81,8 +81,8 @@ func (s *Store) GetEndpointGroup(ctx context.Context, id string) (identity.Endpo
 // ListEndpointGroups returns the endpoint groups named name (all when ""),
 // ordered by id.
 func (s *Store) ListEndpointGroups(ctx context.Context, name string) ([]identity.EndpointGroup, error) {
-	var w where
-	w.eq("name", name)
+	var w db.Where
+	w.Eq("name", name)
 	gs, err := s.queryEndpointGroups(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoint groups: %w", err)
@@ -90,9 +90,9 @@ func (s *Store) ListEndpointGroups(ctx context.Context, name string) ([]identity
 	return gs, nil
 }
 
-func (s *Store) queryEndpointGroups(ctx context.Context, w *where) ([]identity.EndpointGroup, error) {
+func (s *Store) queryEndpointGroups(ctx context.Context, w *db.Where) ([]identity.EndpointGroup, error) {
 	rows, err := s.d.QueryContext(ctx, "SELECT id, name, description, filters FROM endpoint_group"+w.String()+
-		orderBy(s.d.Engine(), "id"), w.args...)
+		db.OrderBy(s.d.Engine(), "id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +168,11 @@ func (s *Store) RemoveEndpointGroupFromProject(ctx context.Context, groupID, pro
 // ListEndpointGroupProjects returns the group-project associations matching f,
 // ordered by group and project.
 func (s *Store) ListEndpointGroupProjects(ctx context.Context, f identity.ProjectAssociationFilter) ([]identity.EndpointGroupProject, error) {
-	var w where
-	w.eq("endpoint_group_id", f.EndpointGroupID)
-	w.eq("project_id", f.ProjectID)
+	var w db.Where
+	w.Eq("endpoint_group_id", f.EndpointGroupID)
+	w.Eq("project_id", f.ProjectID)
 	out, err := queryPairs(ctx, s.d, "SELECT endpoint_group_id, project_id FROM project_endpoint_group"+w.String()+
-		orderBy(s.d.Engine(), "endpoint_group_id", "project_id"), w.args,
+		db.OrderBy(s.d.Engine(), "endpoint_group_id", "project_id"), w.Args,
 		func(a, b string) identity.EndpointGroupProject {
 			return identity.EndpointGroupProject{EndpointGroupID: a, ProjectID: b}
 		})
@@ -206,11 +206,11 @@ func (s *Store) RemoveEndpointFromProject(ctx context.Context, endpointID, proje
 // ListProjectEndpoints returns the endpoint-project associations matching f,
 // ordered by endpoint and project.
 func (s *Store) ListProjectEndpoints(ctx context.Context, f identity.ProjectAssociationFilter) ([]identity.ProjectEndpoint, error) {
-	var w where
-	w.eq("endpoint_id", f.EndpointID)
-	w.eq("project_id", f.ProjectID)
+	var w db.Where
+	w.Eq("endpoint_id", f.EndpointID)
+	w.Eq("project_id", f.ProjectID)
 	out, err := queryPairs(ctx, s.d, "SELECT endpoint_id, project_id FROM project_endpoint"+w.String()+
-		orderBy(s.d.Engine(), "endpoint_id", "project_id"), w.args,
+		db.OrderBy(s.d.Engine(), "endpoint_id", "project_id"), w.Args,
 		func(a, b string) identity.ProjectEndpoint {
 			return identity.ProjectEndpoint{EndpointID: a, ProjectID: b}
 		})

@@ -20,8 +20,8 @@ func (s *Store) CreateGroup(ctx context.Context, g identity.Group) error {
 
 // GetGroup returns the group with id.
 func (s *Store) GetGroup(ctx context.Context, id string) (identity.Group, error) {
-	var w where
-	w.add("g.id = ?", id)
+	var w db.Where
+	w.Add("g.id = ?", id)
 	gs, err := s.queryGroups(ctx, &w)
 	if err != nil {
 		return identity.Group{}, fmt.Errorf("get group %s: %w", id, err)
@@ -34,13 +34,13 @@ func (s *Store) GetGroup(ctx context.Context, id string) (identity.Group, error)
 
 // ListGroups returns the groups matching f, ordered by id.
 func (s *Store) ListGroups(ctx context.Context, f identity.GroupFilter) ([]identity.Group, error) {
-	var w where
-	w.eq("g.domain_id", f.DomainID)
-	w.eq("g.name", f.Name)
+	var w db.Where
+	w.Eq("g.domain_id", f.DomainID)
+	w.Eq("g.name", f.Name)
 	if f.UserID != "" {
-		w.add("EXISTS (SELECT 1 FROM user_group_membership m WHERE m.group_id = g.id AND m.user_id = ?)", f.UserID)
+		w.Add("EXISTS (SELECT 1 FROM user_group_membership m WHERE m.group_id = g.id AND m.user_id = ?)", f.UserID)
 	}
-	w.in("g.id", f.IDs)
+	w.In("g.id", f.IDs)
 	gs, err := s.queryGroups(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
@@ -48,13 +48,13 @@ func (s *Store) ListGroups(ctx context.Context, f identity.GroupFilter) ([]ident
 	return gs, nil
 }
 
-func (s *Store) queryGroups(ctx context.Context, w *where) ([]identity.Group, error) {
-	if w.none {
+func (s *Store) queryGroups(ctx context.Context, w *db.Where) ([]identity.Group, error) {
+	if w.None {
 		return nil, nil
 	}
 	q := "SELECT g.id, g.name, g.domain_id, g.description FROM identity_group g" +
-		w.String() + orderBy(s.d.Engine(), "g.id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		w.String() + db.OrderBy(s.d.Engine(), "g.id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 // AddUserToGroup makes the user a member of the group; it is idempotent. A
 // missing user or group is ErrNotFound.
 func (s *Store) AddUserToGroup(ctx context.Context, userID, groupID string) error {
-	q := insertIgnore(s.d.Engine(), "user_group_membership", "user_id", "group_id")
+	q := db.InsertIgnore(s.d.Engine(), "user_group_membership", "user_id", "group_id")
 	if _, err := s.d.ExecContext(ctx, q, userID, groupID); err != nil {
 		return fmt.Errorf("add user %s to group %s: %w", userID, groupID, writeErr(err))
 	}

@@ -37,20 +37,20 @@ func (s *Store) CreateProject(ctx context.Context, p identity.Project) error {
 
 // GetProject returns the project with id.
 func (s *Store) GetProject(ctx context.Context, id string) (identity.Project, error) {
-	var w where
-	w.add("p.id = ?", id)
+	var w db.Where
+	w.Add("p.id = ?", id)
 	return s.getProject(ctx, &w, "get project "+id)
 }
 
 // GetProjectByName returns the project named name in the domain domainID.
 func (s *Store) GetProjectByName(ctx context.Context, domainID, name string) (identity.Project, error) {
-	var w where
-	w.add("p.domain_id = ?", domainID)
-	w.add("p.name = ?", name)
+	var w db.Where
+	w.Add("p.domain_id = ?", domainID)
+	w.Add("p.name = ?", name)
 	return s.getProject(ctx, &w, fmt.Sprintf("get project %s in domain %s", name, domainID))
 }
 
-func (s *Store) getProject(ctx context.Context, w *where, what string) (identity.Project, error) {
+func (s *Store) getProject(ctx context.Context, w *db.Where, what string) (identity.Project, error) {
 	ps, err := s.queryProjects(ctx, w)
 	if err != nil {
 		return identity.Project{}, fmt.Errorf("%s: %w", what, err)
@@ -69,15 +69,15 @@ const (
 
 // ListProjects returns the projects matching f, ordered by id.
 func (s *Store) ListProjects(ctx context.Context, f identity.ProjectFilter) ([]identity.Project, error) {
-	var w where
-	w.eq("p.domain_id", f.DomainID)
-	w.eq("p.parent_id", f.ParentID)
+	var w db.Where
+	w.Eq("p.domain_id", f.DomainID)
+	w.Eq("p.parent_id", f.ParentID)
 	if f.TopLevel {
-		w.add("p.parent_id IS NULL")
+		w.Add("p.parent_id IS NULL")
 	}
-	w.eq("p.name", f.Name)
-	w.flag("p.enabled", f.Enabled)
-	w.in("p.id", f.IDs)
+	w.Eq("p.name", f.Name)
+	w.Flag("p.enabled", f.Enabled)
+	w.In("p.id", f.IDs)
 	tagFilter(&w, "p.id IN ("+projectTagCount+")", f.Tags, true)
 	tagFilter(&w, "EXISTS ("+projectTagAny+")", f.TagsAny, false)
 	tagFilter(&w, "p.id NOT IN ("+projectTagCount+")", f.NotTags, true)
@@ -91,7 +91,7 @@ func (s *Store) ListProjects(ctx context.Context, f identity.ProjectFilter) ([]i
 
 // tagFilter adds cond, a format whose %s becomes the placeholders of the distinct
 // tags; withCount appends their number as the last argument. No tags, no filter.
-func tagFilter(w *where, cond string, tags []string, withCount bool) {
+func tagFilter(w *db.Where, cond string, tags []string, withCount bool) {
 	tags = uniqueSorted(tags)
 	if len(tags) == 0 {
 		return
@@ -100,14 +100,14 @@ func tagFilter(w *where, cond string, tags []string, withCount bool) {
 	if withCount {
 		args = append(args, len(tags))
 	}
-	w.add(fmt.Sprintf(cond, db.Placeholders(len(tags))), args...)
+	w.Add(fmt.Sprintf(cond, db.Placeholders(len(tags))), args...)
 }
 
-func (s *Store) queryProjects(ctx context.Context, w *where) ([]identity.Project, error) {
-	if w.none {
+func (s *Store) queryProjects(ctx context.Context, w *db.Where) ([]identity.Project, error) {
+	if w.None {
 		return nil, nil
 	}
-	rows, err := s.d.QueryContext(ctx, projectSelect+w.String()+orderBy(s.d.Engine(), "p.id", "t.name"), w.args...)
+	rows, err := s.d.QueryContext(ctx, projectSelect+w.String()+db.OrderBy(s.d.Engine(), "p.id", "t.name"), w.Args...)
 	if err != nil {
 		return nil, err
 	}

@@ -71,8 +71,8 @@ func (s *Store) CreateRole(ctx context.Context, r identity.Role) error {
 
 // GetRole returns the role with id.
 func (s *Store) GetRole(ctx context.Context, id string) (identity.Role, error) {
-	var w where
-	w.add("r.id = ?", id)
+	var w db.Where
+	w.Add("r.id = ?", id)
 	rs, err := s.queryRoles(ctx, &w)
 	if err != nil {
 		return identity.Role{}, fmt.Errorf("get role %s: %w", id, err)
@@ -87,15 +87,15 @@ func (s *Store) GetRole(ctx context.Context, id string) (identity.Role, error) {
 // domain's roles; without one, AnyDomain selects every role and otherwise only
 // global roles match.
 func (s *Store) ListRoles(ctx context.Context, f identity.RoleFilter) ([]identity.Role, error) {
-	var w where
-	w.eq("r.name", f.Name)
+	var w db.Where
+	w.Eq("r.name", f.Name)
 	switch {
 	case f.DomainID != "":
-		w.add("r.domain_id = ?", f.DomainID)
+		w.Add("r.domain_id = ?", f.DomainID)
 	case !f.AnyDomain:
-		w.add("r.domain_id = ?", globalRoleDomain)
+		w.Add("r.domain_id = ?", globalRoleDomain)
 	}
-	w.in("r.id", f.IDs)
+	w.In("r.id", f.IDs)
 	rs, err := s.queryRoles(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", err)
@@ -103,13 +103,13 @@ func (s *Store) ListRoles(ctx context.Context, f identity.RoleFilter) ([]identit
 	return rs, nil
 }
 
-func (s *Store) queryRoles(ctx context.Context, w *where) ([]identity.Role, error) {
-	if w.none {
+func (s *Store) queryRoles(ctx context.Context, w *db.Where) ([]identity.Role, error) {
+	if w.None {
 		return nil, nil
 	}
 	q := "SELECT r.id, r.name, r.domain_id, r.description, r.options FROM role r" +
-		w.String() + orderBy(s.d.Engine(), "r.id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		w.String() + db.OrderBy(s.d.Engine(), "r.id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 // CreateImpliedRole records that the prior role implies the other; it is
 // idempotent. A missing role is ErrNotFound.
 func (s *Store) CreateImpliedRole(ctx context.Context, ir identity.ImpliedRole) error {
-	q := insertIgnore(s.d.Engine(), "implied_role", "prior_role_id", "implied_role_id")
+	q := db.InsertIgnore(s.d.Engine(), "implied_role", "prior_role_id", "implied_role_id")
 	if _, err := s.d.ExecContext(ctx, q, ir.PriorID, ir.ImpliedID); err != nil {
 		return fmt.Errorf("create implied role %s -> %s: %w", ir.PriorID, ir.ImpliedID, writeErr(err))
 	}
@@ -196,11 +196,11 @@ func (s *Store) DeleteImpliedRole(ctx context.Context, ir identity.ImpliedRole) 
 // ListImpliedRoles returns the implications of the prior role priorID, or all of
 // them when priorID is "", ordered by prior then implied role id.
 func (s *Store) ListImpliedRoles(ctx context.Context, priorID string) ([]identity.ImpliedRole, error) {
-	var w where
-	w.eq("prior_role_id", priorID)
+	var w db.Where
+	w.Eq("prior_role_id", priorID)
 	q := "SELECT prior_role_id, implied_role_id FROM implied_role" + w.String() +
-		orderBy(s.d.Engine(), "prior_role_id", "implied_role_id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		db.OrderBy(s.d.Engine(), "prior_role_id", "implied_role_id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list implied roles: %w", err)
 	}

@@ -48,8 +48,8 @@ func (s *Store) CreateTrust(ctx context.Context, t identity.Trust) error {
 // GetTrust returns the trust with id, whether or not it has expired or run
 // out of uses.
 func (s *Store) GetTrust(ctx context.Context, id string) (identity.Trust, error) {
-	var w where
-	w.add("t.id = ?", id)
+	var w db.Where
+	w.Add("t.id = ?", id)
 	trusts, err := s.queryTrusts(ctx, &w)
 	if err != nil {
 		return identity.Trust{}, fmt.Errorf("get trust %s: %w", id, err)
@@ -62,10 +62,10 @@ func (s *Store) GetTrust(ctx context.Context, id string) (identity.Trust, error)
 
 // ListTrusts returns the trusts matching f, ordered by id.
 func (s *Store) ListTrusts(ctx context.Context, f identity.TrustFilter) ([]identity.Trust, error) {
-	var w where
-	w.eq("t.trustor_user_id", f.TrustorUserID)
-	w.eq("t.trustee_user_id", f.TrusteeUserID)
-	w.eq("t.redelegated_trust_id", f.RedelegatedTrustID)
+	var w db.Where
+	w.Eq("t.trustor_user_id", f.TrustorUserID)
+	w.Eq("t.trustee_user_id", f.TrusteeUserID)
+	w.Eq("t.redelegated_trust_id", f.RedelegatedTrustID)
 	trusts, err := s.queryTrusts(ctx, &w)
 	if err != nil {
 		return nil, fmt.Errorf("list trusts: %w", err)
@@ -73,8 +73,8 @@ func (s *Store) ListTrusts(ctx context.Context, f identity.TrustFilter) ([]ident
 	return trusts, nil
 }
 
-func (s *Store) queryTrusts(ctx context.Context, w *where) ([]identity.Trust, error) {
-	rows, err := s.d.QueryContext(ctx, trustSelect+w.String()+orderBy(s.d.Engine(), "t.id", "r.role_id"), w.args...)
+func (s *Store) queryTrusts(ctx context.Context, w *db.Where) ([]identity.Trust, error) {
+	rows, err := s.d.QueryContext(ctx, trustSelect+w.String()+db.OrderBy(s.d.Engine(), "t.id", "r.role_id"), w.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Store) DeleteTrust(ctx context.Context, id string) ([]string, error) {
 // deleteTrustsWhere(ctx, tx, "trustor_user_id = ? OR trustee_user_id = ?", id, id)
 // or deleteTrustsWhere(ctx, tx, "project_id = ?", id).
 func deleteTrustsWhere(ctx context.Context, tx *db.Tx, cond string, args ...any) ([]string, error) {
-	ids, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE "+cond+orderBy(tx.Engine(), "id"), args...)
+	ids, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE "+cond+db.OrderBy(tx.Engine(), "id"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func deleteTrustsWhere(ctx context.Context, tx *db.Tx, cond string, args ...any)
 		seen[id] = true
 	}
 	for i := 0; i < len(ids); i++ {
-		children, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE redelegated_trust_id = ?"+orderBy(tx.Engine(), "id"), ids[i])
+		children, err := trustIDs(ctx, tx, "SELECT id FROM trust WHERE redelegated_trust_id = ?"+db.OrderBy(tx.Engine(), "id"), ids[i])
 		if err != nil {
 			return nil, err
 		}

@@ -43,20 +43,20 @@ func userArgs(u identity.User) ([]any, error) {
 
 // GetUser returns the user with id.
 func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
-	var w where
-	w.add("u.id = ?", id)
+	var w db.Where
+	w.Add("u.id = ?", id)
 	return s.getUser(ctx, &w, "get user "+id)
 }
 
 // GetUserByName returns the user named name in the domain domainID.
 func (s *Store) GetUserByName(ctx context.Context, domainID, name string) (identity.User, error) {
-	var w where
-	w.add("u.domain_id = ?", domainID)
-	w.add("u.name = ?", name)
+	var w db.Where
+	w.Add("u.domain_id = ?", domainID)
+	w.Add("u.name = ?", name)
 	return s.getUser(ctx, &w, fmt.Sprintf("get user %s in domain %s", name, domainID))
 }
 
-func (s *Store) getUser(ctx context.Context, w *where, what string) (identity.User, error) {
+func (s *Store) getUser(ctx context.Context, w *db.Where, what string) (identity.User, error) {
 	us, err := s.queryUsers(ctx, w)
 	if err != nil {
 		return identity.User{}, fmt.Errorf("%s: %w", what, err)
@@ -73,14 +73,14 @@ var expiryOps = map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="
 // ListUsers returns the users matching f, ordered by id. Users whose password
 // never expires match no PasswordExpiresOp, as in keystone.
 func (s *Store) ListUsers(ctx context.Context, f identity.UserFilter) ([]identity.User, error) {
-	var w where
-	w.eq("u.domain_id", f.DomainID)
-	w.eq("u.name", f.Name)
-	w.flag("u.enabled", f.Enabled)
+	var w db.Where
+	w.Eq("u.domain_id", f.DomainID)
+	w.Eq("u.name", f.Name)
+	w.Flag("u.enabled", f.Enabled)
 	if f.GroupID != "" {
-		w.add("EXISTS (SELECT 1 FROM user_group_membership m WHERE m.user_id = u.id AND m.group_id = ?)", f.GroupID)
+		w.Add("EXISTS (SELECT 1 FROM user_group_membership m WHERE m.user_id = u.id AND m.group_id = ?)", f.GroupID)
 	}
-	w.in("u.id", f.IDs)
+	w.In("u.id", f.IDs)
 	if f.PasswordExpiresOp != "" {
 		op, ok := expiryOps[f.PasswordExpiresOp]
 		if !ok {
@@ -89,7 +89,7 @@ func (s *Store) ListUsers(ctx context.Context, f identity.UserFilter) ([]identit
 		if f.PasswordExpiresAt.IsZero() {
 			return nil, fmt.Errorf("list users: password_expires_at filter without a time: %w", identity.ErrValidation)
 		}
-		w.add("u.password_expires_at "+op+" ?", db.At(f.PasswordExpiresAt))
+		w.Add("u.password_expires_at "+op+" ?", db.At(f.PasswordExpiresAt))
 	}
 	us, err := s.queryUsers(ctx, &w)
 	if err != nil {
@@ -98,14 +98,14 @@ func (s *Store) ListUsers(ctx context.Context, f identity.UserFilter) ([]identit
 	return us, nil
 }
 
-func (s *Store) queryUsers(ctx context.Context, w *where) ([]identity.User, error) {
-	if w.none {
+func (s *Store) queryUsers(ctx context.Context, w *db.Where) ([]identity.User, error) {
+	if w.None {
 		return nil, nil
 	}
 	q := `SELECT u.id, u.name, u.domain_id, u.enabled, u.default_project_id, u.description, u.extra, u.options,
 		u.password_hash, u.password_created_at, u.password_expires_at FROM identity_user u` +
-		w.String() + orderBy(s.d.Engine(), "u.id")
-	rows, err := s.d.QueryContext(ctx, q, w.args...)
+		w.String() + db.OrderBy(s.d.Engine(), "u.id")
+	rows, err := s.d.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, err
 	}

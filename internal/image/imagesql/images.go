@@ -172,7 +172,7 @@ func loadChildren(ctx context.Context, tx *db.Tx, imgs []image.Image) error {
 		}
 		in := "(" + db.Placeholders(len(ids)) + ")"
 		err := eachRow(ctx, tx, `SELECT image_id, value FROM image_tags WHERE image_id IN `+in+
-			orderBy(tx.Engine(), "image_id", "value"), ids, func(c []string) {
+			db.OrderBy(tx.Engine(), "image_id", "value"), ids, func(c []string) {
 			img := &imgs[index[c[0]]]
 			img.Tags = append(img.Tags, c[1])
 		})

@@ -60,7 +60,7 @@ func (s *Store) ListImages(ctx context.Context, f image.ImageFilter) ([]image.Im
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
-	if w.none {
+	if w.None {
 		return nil, nil
 	}
 	var out []image.Image
@@ -71,7 +71,7 @@ func (s *Store) ListImages(ctx context.Context, f image.ImageFilter) ([]image.Im
 			}
 		}
 		q := `SELECT ` + imageColumns + ` FROM images i` + w.String() + sortClause(tx.Engine(), keys)
-		args := w.args
+		args := w.Args
 		if f.Limit > 0 {
 			q += " LIMIT ?"
 			args = append(args, f.Limit)
@@ -119,40 +119,40 @@ func sortClause(e db.Engine, keys []orderKey) string {
 // sql is the key's expression, in byte order for text.
 func (k orderKey) sql(e db.Engine) string {
 	if k.text {
-		return collate(e, k.expr)
+		return db.Collate(e, k.expr)
 	}
 	return k.expr
 }
 
 // filterImages turns every field of f but the page into conditions on images i.
-func filterImages(f image.ImageFilter) (*where, error) {
-	w := &where{}
+func filterImages(f image.ImageFilter) (*db.Where, error) {
+	w := &db.Where{}
 	if !f.AllProjects {
 		visible(w, f.Project, f.MemberStatus)
 	}
-	w.eq("i.name", f.Name)
+	w.Eq("i.name", f.Name)
 	if len(f.Status) == 0 {
-		w.add("i.status <> ?", string(image.Deleted))
+		w.Add("i.status <> ?", string(image.Deleted))
 	} else {
-		w.add("i.status IN ("+db.Placeholders(len(f.Status))+")", db.Args(f.Status)...)
+		w.Add("i.status IN ("+db.Placeholders(len(f.Status))+")", db.Args(f.Status)...)
 	}
-	w.eq("i.visibility", string(f.Visibility))
-	w.eq("i.owner", f.Owner)
-	w.eq("i.disk_format", f.DiskFormat)
-	w.eq("i.container_format", f.ContainerFormat)
-	w.flag("i.protected", f.Protected)
-	w.flag("i.os_hidden", f.Hidden)
+	w.Eq("i.visibility", string(f.Visibility))
+	w.Eq("i.owner", f.Owner)
+	w.Eq("i.disk_format", f.DiskFormat)
+	w.Eq("i.container_format", f.ContainerFormat)
+	w.Flag("i.protected", f.Protected)
+	w.Flag("i.os_hidden", f.Hidden)
 	if f.SizeMin != nil {
-		w.add("i.size >= ?", *f.SizeMin)
+		w.Add("i.size >= ?", *f.SizeMin)
 	}
 	if f.SizeMax != nil {
-		w.add("i.size <= ?", *f.SizeMax)
+		w.Add("i.size <= ?", *f.SizeMax)
 	}
 	for _, tag := range uniqueSorted(f.Tags) {
-		w.add("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.value = ?)", tag)
+		w.Add("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.value = ?)", tag)
 	}
 	for name, value := range f.Properties {
-		w.add(`EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = i.id
+		w.Add(`EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = i.id
 			AND p.name = ? AND p.value = ?)`, name, value)
 	}
 	if err := timeFilters(w, "i.created_at", f.Created); err != nil {
@@ -161,14 +161,14 @@ func filterImages(f image.ImageFilter) (*where, error) {
 	if err := timeFilters(w, "i.updated_at", f.Updated); err != nil {
 		return nil, fmt.Errorf("updated_at: %w", err)
 	}
-	w.in("i.id", f.IDs)
+	w.In("i.id", f.IDs)
 	return w, nil
 }
 
 // visible narrows w to what project may see: its own images, public and
 // community ones, and shared ones it is a member of with status ("accepted"
 // when status is "", any status when it is "all").
-func visible(w *where, project string, status image.MemberStatus) {
+func visible(w *db.Where, project string, status image.MemberStatus) {
 	member := "m.image_id = i.id AND m.member_id = ?"
 	args := []any{project}
 	switch status {
@@ -180,13 +180,13 @@ func visible(w *where, project string, status image.MemberStatus) {
 		member += " AND m.status = ?"
 		args = append(args, string(status))
 	}
-	w.add(`(i.owner = ? OR i.visibility IN (?, ?) OR (i.visibility = ? AND
+	w.Add(`(i.owner = ? OR i.visibility IN (?, ?) OR (i.visibility = ? AND
 		EXISTS (SELECT 1 FROM image_members m WHERE `+member+`)))`,
 		append([]any{project, string(image.Public), string(image.Community), string(image.Shared)}, args...)...)
 }
 
 // timeFilters adds one condition on col per filter.
-func timeFilters(w *where, col string, fs []image.TimeFilter) error {
+func timeFilters(w *db.Where, col string, fs []image.TimeFilter) error {
 	for _, tf := range fs {
 		op, ok := timeOps[tf.Op]
 		if !ok {
@@ -195,7 +195,7 @@ func timeFilters(w *where, col string, fs []image.TimeFilter) error {
 		if tf.At.IsZero() {
 			return fmt.Errorf("%w: operator %q without a time", image.ErrValidation, tf.Op)
 		}
-		w.add(col+" "+op+" ?", db.At(tf.At))
+		w.Add(col+" "+op+" ?", db.At(tf.At))
 	}
 	return nil
 }
@@ -207,13 +207,13 @@ func timeFilters(w *where, col string, fs []image.TimeFilter) error {
 //
 // The marker must pass the project's visibility rule, so a marker cannot probe
 // images the caller may not see.
-func afterMarker(ctx context.Context, tx *db.Tx, w *where, keys []orderKey, f image.ImageFilter) error {
+func afterMarker(ctx context.Context, tx *db.Tx, w *db.Where, keys []orderKey, f image.ImageFilter) error {
 	exprs := make([]string, len(keys))
 	for i, k := range keys {
 		exprs[i] = k.expr
 	}
-	mw := &where{}
-	mw.add("i.id = ?", f.Marker)
+	mw := &db.Where{}
+	mw.Add("i.id = ?", f.Marker)
 	if !f.AllProjects {
 		visible(mw, f.Project, f.MemberStatus)
 	}
@@ -223,7 +223,7 @@ func afterMarker(ctx context.Context, tx *db.Tx, w *where, keys []orderKey, f im
 		ptrs[i] = &vals[i]
 	}
 	err := tx.QueryRowContext(ctx, `SELECT `+strings.Join(exprs, ", ")+` FROM images i`+mw.String(),
-		mw.args...).Scan(ptrs...)
+		mw.Args...).Scan(ptrs...)
 	if err == sql.ErrNoRows {
 		return fmt.Errorf("marker image %s: %w", f.Marker, image.ErrNotFound)
 	}
@@ -248,7 +248,7 @@ func afterMarker(ctx context.Context, tx *db.Tx, w *where, keys []orderKey, f im
 		args = append(args, markerValue(vals[i]))
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
-	w.add("("+strings.Join(ors, " OR ")+")", args...)
+	w.Add("("+strings.Join(ors, " OR ")+")", args...)
 	return nil
 }
 

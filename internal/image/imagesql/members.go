@@ -48,7 +48,7 @@ func (s *Store) ListMembers(ctx context.Context, imageID string) ([]image.Member
 
 func (s *Store) queryMembers(ctx context.Context, cond string, args ...any) ([]image.Member, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT image_id, member_id, status, created_at, updated_at
-		FROM image_members `+cond+orderBy(s.d.Engine(), "member_id"), args...)
+		FROM image_members `+cond+db.OrderBy(s.d.Engine(), "member_id"), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]image.Namespace, error) {
 // queryNamespaces reads the namespaces cond selects, then their associations.
 func queryNamespaces(ctx context.Context, tx *db.Tx, cond string, args ...any) ([]image.Namespace, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, namespace, display_name, description, visibility, protected,
-		owner, created_at, updated_at FROM metadef_namespaces`+cond+orderBy(tx.Engine(), "namespace"), args...)
+		owner, created_at, updated_at FROM metadef_namespaces`+cond+db.OrderBy(tx.Engine(), "namespace"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func queryNamespaces(ctx context.Context, tx *db.Tx, cond string, args ...any) (
 // queryAssociations reads a namespace's associations, by resource type.
 func queryAssociations(ctx context.Context, q db.Querier, nsID string) ([]image.ResourceTypeAssociation, error) {
 	rows, err := q.QueryContext(ctx, `SELECT resource_type, prefix, properties_target, created_at, updated_at
-		FROM metadef_namespace_resource_types WHERE namespace_id = ?`+orderBy(q.Engine(), "resource_type"), nsID)
+		FROM metadef_namespace_resource_types WHERE namespace_id = ?`+db.OrderBy(q.Engine(), "resource_type"), nsID)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 // ListResourceTypes returns every resource type, by name.
 func (s *Store) ListResourceTypes(ctx context.Context) ([]image.ResourceType, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT name, protected, created_at, updated_at FROM metadef_resource_types`+
-		orderBy(s.d.Engine(), "name"))
+		db.OrderBy(s.d.Engine(), "name"))
 	if err != nil {
 		return nil, fmt.Errorf("list resource types: %w", err)
 	}

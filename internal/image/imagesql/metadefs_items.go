@@ -73,7 +73,7 @@ func (s *Store) ListMetadefObjects(ctx context.Context, nsID string) ([]image.Me
 
 func (s *Store) queryObjects(ctx context.Context, cond string, args ...any) ([]image.MetadefObject, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT name, description, required, json_schema, created_at, updated_at
-		FROM metadef_objects WHERE namespace_id = ?`+cond+orderBy(s.d.Engine(), "name"), args...)
+		FROM metadef_objects WHERE namespace_id = ?`+cond+db.OrderBy(s.d.Engine(), "name"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (s *Store) ListMetadefProperties(ctx context.Context, nsID string) ([]image
 
 func (s *Store) queryProperties(ctx context.Context, cond string, args ...any) ([]image.MetadefProperty, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT name, json_schema FROM metadef_properties
-		WHERE namespace_id = ?`+cond+orderBy(s.d.Engine(), "name"), args...)
+		WHERE namespace_id = ?`+cond+db.OrderBy(s.d.Engine(), "name"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (s *Store) ListMetadefTags(ctx context.Context, nsID string) ([]image.Metad
 
 func (s *Store) queryTags(ctx context.Context, cond string, args ...any) ([]image.MetadefTag, error) {
 	rows, err := s.d.QueryContext(ctx, `SELECT name, created_at, updated_at FROM metadef_tags
-		WHERE namespace_id = ?`+cond+orderBy(s.d.Engine(), "name"), args...)
+		WHERE namespace_id = ?`+cond+db.OrderBy(s.d.Engine(), "name"), args...)
 	if err != nil {
 		return nil, err
 	}

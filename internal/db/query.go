@@ -1,0 +1,82 @@
+package db
+
+import "strings"
+
+// Where collects the conditions of a list query. Column names and operators come
+// from the caller's code; every value is a placeholder argument.
+type Where struct {
+	Conds []string
+	Args  []any
+	// None is set by an empty id set: the query can match nothing.
+	None bool
+}
+
+// Add appends a condition with its arguments.
+func (w *Where) Add(cond string, args ...any) {
+	w.Conds = append(w.Conds, cond)
+	w.Args = append(w.Args, args...)
+}
+
+// Eq adds col = v when v is not "".
+func (w *Where) Eq(col, v string) {
+	if v != "" {
+		w.Add(col+" = ?", v)
+	}
+}
+
+// Flag adds col = *v when v is set.
+func (w *Where) Flag(col string, v *bool) {
+	if v != nil {
+		w.Add(col+" = ?", *v)
+	}
+}
+
+// In adds col IN (vs...): nil vs adds nothing, an empty one matches nothing.
+func (w *Where) In(col string, vs []string) {
+	if vs == nil {
+		return
+	}
+	if len(vs) == 0 {
+		w.None = true
+		return
+	}
+	w.Add(col+" IN ("+Placeholders(len(vs))+")", Args(vs)...)
+}
+
+// String renders " WHERE a AND b", or "" without conditions.
+func (w *Where) String() string {
+	if len(w.Conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.Conds, " AND ")
+}
+
+// Collate makes a text expression compare and sort in byte order: MySQL tables
+// use a binary collation and SQLite compares bytes, while PostgreSQL follows the
+// database's locale unless told "C".
+func Collate(e Engine, expr string) string {
+	if e == Postgres {
+		return expr + ` COLLATE "C"`
+	}
+	return expr
+}
+
+// OrderBy renders an ascending ORDER BY over text columns in byte order.
+func OrderBy(e Engine, cols ...string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = Collate(e, c)
+	}
+	return " ORDER BY " + strings.Join(parts, ", ")
+}
+
+// InsertIgnore renders an insert that does nothing when the row's key exists,
+// while still failing on other constraints (foreign keys). MySQL has no
+// ON CONFLICT, and INSERT IGNORE would hide foreign key errors too.
+func InsertIgnore(e Engine, table string, cols ...string) string {
+	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + Placeholders(len(cols)) + ")"
+	if e == MySQL {
+		return q + " ON DUPLICATE KEY UPDATE " + cols[0] + " = " + cols[0]
+	}
+	return q + " ON CONFLICT DO NOTHING"
+}
