@@ -129,10 +129,10 @@ func (s *Service) ListImages(ctx context.Context, f ImageFilter) ([]Image, bool,
 	}
 	f.Project = c.ProjectID
 	f.AllProjects = isAdmin(c)
-	communityDefault := false
-	if f.Visibility == "" {
-		communityDefault = true
-	} else if f.Visibility == VisibilityAll {
+	switch f.Visibility {
+	case "":
+		f.HideOthersCommunity = true
+	case VisibilityAll:
 		f.Visibility = ""
 	}
 	if f.Marker != "" {
@@ -144,25 +144,15 @@ func (s *Service) ListImages(ctx context.Context, f ImageFilter) ([]Image, bool,
 		}
 	}
 	want := f.Limit
-	var out []Image
-	for len(out) <= want {
-		f.Limit = want + 1 - len(out)
-		page, err := s.store.ListImages(ctx, f)
-		if err != nil {
-			return nil, false, fmt.Errorf("list images: %w", err)
-		}
-		for _, img := range page {
-			if communityDefault && img.Visibility == Community && img.Owner != c.ProjectID {
-				continue
-			}
-			out = append(out, img)
-		}
-		if len(page) < f.Limit {
-			return out, false, nil
-		}
-		f.Marker = page[len(page)-1].ID
+	f.Limit = want + 1 // one more tells whether a next page exists
+	page, err := s.store.ListImages(ctx, f)
+	if err != nil {
+		return nil, false, fmt.Errorf("list images: %w", err)
 	}
-	return out[:want], true, nil
+	if len(page) > want {
+		return page[:want], true, nil
+	}
+	return page, false, nil
 }
 
 // DeleteImage deletes an image and its data (glance's DELETE /v2/images/{id}).

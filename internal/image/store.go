@@ -41,19 +41,21 @@ type ImageFilter struct {
 
 	Name   string
 	Status []Status // empty: every status but deleted
-	// Visibility "" lists every visible image (community ones included; the
-	// service leaves out others' community images as glance does), else only
-	// images of that visibility.
-	Visibility      Visibility
-	Owner           string
-	Tags            []string // every tag
-	MemberStatus    MemberStatus
-	DiskFormat      string
-	ContainerFormat string
-	Protected       *bool
-	Hidden          *bool
-	SizeMin         *int64
-	SizeMax         *int64
+	// Visibility "" lists every visible image, else only images of that
+	// visibility.
+	Visibility Visibility
+	// HideOthersCommunity leaves out community images Project does not own, as
+	// glance's lists without a visibility filter do.
+	HideOthersCommunity bool
+	Owner               string
+	Tags                []string // every tag
+	MemberStatus        MemberStatus
+	DiskFormat          string
+	ContainerFormat     string
+	Protected           *bool
+	Hidden              *bool
+	SizeMin             *int64
+	SizeMax             *int64
 	// Created and Updated filter with glance's operators (gt, gte, lt, lte, eq, neq).
 	Created, Updated []TimeFilter
 	// Properties match additional properties exactly.

@@ -137,6 +137,9 @@ func filterImages(f image.ImageFilter) (*db.Where, error) {
 		w.Add("i.status IN ("+db.Placeholders(len(f.Status))+")", db.Args(f.Status)...)
 	}
 	w.Eq("i.visibility", string(f.Visibility))
+	if f.HideOthersCommunity {
+		w.Add("(i.visibility <> ? OR i.owner = ?)", string(image.Community), f.Project)
+	}
 	w.Eq("i.owner", f.Owner)
 	w.Eq("i.disk_format", f.DiskFormat)
 	w.Eq("i.container_format", f.ContainerFormat)

@@ -89,6 +89,8 @@ func TestListFilters(t *testing.T) {
 			{"project p2", image.ImageFilter{Project: "p2"}, []int{2, 3, 4, 5, 7}},
 			{"project p3 shared only", image.ImageFilter{Project: "p3", Visibility: image.Shared}, []int{7}},
 			{"stranger", image.ImageFilter{Project: "p9"}, []int{2, 5}},
+			{"others' community hidden", image.ImageFilter{Project: "p1", HideOthersCommunity: true}, []int{1, 2, 3}},
+			{"own community kept", image.ImageFilter{Project: "p2", HideOthersCommunity: true}, []int{2, 3, 4, 5, 7}},
 			{"name", all(image.ImageFilter{Name: "alpha"}), []int{1, 4}},
 			{"status deleted", all(image.ImageFilter{Status: []image.Status{image.Deleted}}), []int{6}},
 			{"statuses", all(image.ImageFilter{Status: []image.Status{image.Queued, image.Saving}}), []int{4, 7}},
