@@ -20,6 +20,8 @@ type ImportRequest struct {
 	Method string
 	// URI is web-download's source.
 	URI string
+	// RequestID is the API request's id, recorded on the import's task.
+	RequestID string
 }
 
 // StoreInfo is one entry of GET /v2/info/stores.
@@ -121,12 +123,12 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 	}
 	switch req.Method {
 	case MethodGlanceDirect:
-		return s.importStaged(ctx, img)
+		return s.withTask(ctx, img, req, func() error { return s.importStaged(ctx, img) })
 	case MethodWebDownload:
 		if !s.allowedURI(req.URI) {
 			return errorf(ErrValidation, "URI for web-download does not pass filtering: %s", req.URI)
 		}
-		return s.importWeb(ctx, img, req.URI)
+		return s.withTask(ctx, img, req, func() error { return s.importWeb(ctx, img, req.URI) })
 	}
 	return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
 }

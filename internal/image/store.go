@@ -10,6 +10,7 @@ import (
 // rows are ErrNotFound (wrapped), unique clashes ErrConflict (wrapped).
 type Store interface {
 	MetadefStore
+	TaskStore
 
 	CreateImage(ctx context.Context, img Image) error
 	GetImage(ctx context.Context, id string) (Image, error)

@@ -180,7 +180,7 @@ func (h *Handler) importData(w http.ResponseWriter, r *http.Request) {
 		h.mw.Render(w, r, http.StatusBadRequest, "Import request requires a 'method' field.")
 		return
 	}
-	req := image.ImportRequest{Method: body.Method.Name, URI: body.Method.URI}
+	req := image.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, RequestID: api.RequestID(r.Context())}
 	if err := h.svc.Import(r.Context(), r.PathValue("image_id"), req); err != nil {
 		h.writeDataError(w, r, err)
 		return

@@ -34,6 +34,7 @@ func Register(srv *api.Server, svc *image.Service, v auth.Validator, maxBody int
 	h.tagRoutes(srv)
 	h.dataRoutes(srv)
 	h.metadefRoutes(srv)
+	h.taskRoutes(srv)
 	return h
 }
 

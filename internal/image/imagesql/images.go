@@ -295,6 +295,9 @@ func (s *Store) DeleteImage(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM image_members WHERE image_id = ?`, id); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE image_id = ?`, id); err != nil {
+			return err
+		}
 		return deleteOne(ctx, tx, `DELETE FROM images WHERE id = ?`, id)
 	})
 	if err != nil {
