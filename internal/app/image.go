@@ -43,6 +43,8 @@ func ImageConfig(cfg *config.Config) image.Config {
 		ContainerFormats:        defaultContainerFormats,
 		ListLimit:               cfg.Image.LimitParamDefault,
 		ListMax:                 cfg.Image.APILimitMax,
+		ShowMultipleLocations:   cfg.Image.ShowMultipleLocations,
+		ShowDirectURL:           cfg.Image.ShowImageDirectURL,
 	}
 }
 

@@ -167,6 +167,8 @@ type Image struct {
 	LimitParamDefault       int    `ini:"limit_param_default" default:"25" min:"1" help:"Default page size of image lists."`
 	RequireImageFormatMatch bool   `ini:"require_image_format_match" default:"true" help:"Refuse image data that is not in its declared disk_format. When false, data of no known format is still accepted under any declared format; data of another known format, and unsafe images, are always refused."`
 	APILimitMax             int    `ini:"api_limit_max" default:"1000" min:"1" help:"Largest page size of image lists."`
+	ShowMultipleLocations   bool   `ini:"show_multiple_locations" default:"false" help:"Show images' locations and let clients add, replace and remove them (http and https URLs only)."`
+	ShowImageDirectURL      bool   `ini:"show_image_direct_url" default:"false" help:"Show an image's first location as direct_url."`
 }
 
 // GlanceStore is the [glance_store] section.

@@ -268,7 +268,12 @@ func (s *Service) UpdateImage(ctx context.Context, id string, ops []PatchOp) (Im
 		}
 		img := cloneImage(orig)
 		for _, op := range ops {
-			if err := s.applyOp(&img, orig, op, isAdmin(c)); err != nil {
+			if IsLocationsPath(op.Path) {
+				err = s.applyLocationOp(ctx, &img, op, target)
+			} else {
+				err = s.applyOp(&img, orig, op, isAdmin(c))
+			}
+			if err != nil {
 				return Image{}, err
 			}
 		}
@@ -281,6 +286,9 @@ func (s *Service) UpdateImage(ctx context.Context, id string, ops []PatchOp) (Im
 		err = s.store.UpdateImage(ctx, img, orig.Status)
 		switch {
 		case err == nil:
+			if orig.Location != "" && img.Location == "" {
+				s.deleteData(ctx, orig) // its location was removed
+			}
 			return img, nil
 		case errors.Is(err, ErrNotFound):
 			return Image{}, errorf(ErrNotFound, "No image found with ID %s", id)
@@ -371,5 +379,9 @@ func cloneImage(img Image) Image {
 		out.Properties[k] = v
 	}
 	out.Stores = append([]string(nil), img.Stores...)
+	out.Locations = nil
+	for _, l := range img.Locations {
+		out.Locations = append(out.Locations, cloneLocation(l))
+	}
 	return out
 }

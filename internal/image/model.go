@@ -73,10 +73,21 @@ type Image struct {
 	Properties map[string]string
 	// Location is where the Backend keeps the data ("file:///..."); never shown.
 	Location string
+	// Locations are the image's locations as glance's locations list keeps
+	// them, in order; see ImageLocations for the list as shown, which also
+	// names the Backend's Location once data is uploaded.
+	Locations []Location
 	// Stores lists the backends holding the data ("file").
 	Stores    []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Location is one entry of an image's locations: where a copy of its data is,
+// with free-form metadata.
+type Location struct {
+	URL      string
+	Metadata map[string]any
 }
 
 // MemberStatus is a consumer's answer to a shared image.

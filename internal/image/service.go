@@ -33,6 +33,12 @@ type Config struct {
 	// ListLimit is the default page size (limit_param_default) and ListMax the
 	// largest (api_limit_max).
 	ListLimit, ListMax int
+	// ShowMultipleLocations shows images' locations and lets clients edit
+	// them (show_multiple_locations).
+	ShowMultipleLocations bool
+	// ShowDirectURL shows an image's first location as direct_url
+	// (show_image_direct_url).
+	ShowDirectURL bool
 }
 
 // Inspector reads an image's bytes as they stream past and reports what they

@@ -49,8 +49,35 @@ type imageView struct {
 	File            string   `json:"file"`
 	Schema          string   `json:"schema"`
 	Stores          string   `json:"stores,omitempty"`
+	// Locations is shown (possibly empty) only with show_multiple_locations.
+	Locations *[]locationView `json:"locations,omitempty"`
+	DirectURL string          `json:"direct_url,omitempty"`
 
 	props map[string]string
+}
+
+// locationView is one entry of an image's locations.
+type locationView struct {
+	URL      string         `json:"url"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// imageView renders img with the locations the service lets the caller see.
+func (h *Handler) imageView(r *http.Request, img image.Image) imageView {
+	v := newImageView(img)
+	lv := h.svc.ViewLocations(r.Context(), img)
+	if lv.Show {
+		locs := make([]locationView, len(lv.Locations))
+		for i, l := range lv.Locations {
+			locs[i] = locationView{URL: l.URL, Metadata: l.Metadata}
+			if locs[i].Metadata == nil {
+				locs[i].Metadata = map[string]any{}
+			}
+		}
+		v.Locations = &locs
+	}
+	v.DirectURL = lv.DirectURL
+	return v
 }
 
 // MarshalJSON writes the base attributes and the additional properties as one
@@ -133,7 +160,7 @@ func (h *Handler) createImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", api.BaseURL(r)+"/v2/images/"+img.ID)
-	api.WriteJSON(w, http.StatusCreated, newImageView(img))
+	api.WriteJSON(w, http.StatusCreated, h.imageView(r, img))
 }
 
 // getImage is GET /v2/images/{image_id}.
@@ -143,7 +170,7 @@ func (h *Handler) getImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, newImageView(img))
+	api.WriteJSON(w, http.StatusOK, h.imageView(r, img))
 }
 
 // updateImage is PATCH /v2/images/{image_id} with a JSON patch.
@@ -173,7 +200,7 @@ func (h *Handler) updateImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, newImageView(img))
+	api.WriteJSON(w, http.StatusOK, h.imageView(r, img))
 }
 
 // parsePatch reads JSON-patch operations in either glance dialect: v2.1's
@@ -265,7 +292,7 @@ func (h *Handler) listImages(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]imageView, len(imgs))
 	for i, img := range imgs {
-		views[i] = newImageView(img)
+		views[i] = h.imageView(r, img)
 	}
 	q := r.URL.Query()
 	q.Del("marker")

@@ -3,6 +3,7 @@ package imagesql
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -52,12 +53,25 @@ func imageArgs(img image.Image) ([]any, error) {
 		strings.Join(img.Stores, ","), db.At(img.CreatedAt), db.At(img.UpdatedAt)}, nil
 }
 
-// insertChildren stores the tags and properties of img.
+// insertChildren stores the tags, locations and properties of img.
 func insertChildren(ctx context.Context, tx *db.Tx, img image.Image) error {
 	for _, tag := range uniqueSorted(img.Tags) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO image_tags (image_id, value) VALUES (?, ?)`,
 			img.ID, tag); err != nil {
 			return fmt.Errorf("tag %q: %w", tag, writeErr(err))
+		}
+	}
+	for i, loc := range img.Locations {
+		meta, err := json.Marshal(loc.Metadata)
+		if err != nil {
+			return fmt.Errorf("location %d metadata: %w", i, err)
+		}
+		if loc.Metadata == nil {
+			meta = []byte("{}")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_locations (image_id, seq, url, metadata)
+			VALUES (?, ?, ?, ?)`, img.ID, i, loc.URL, string(meta)); err != nil {
+			return fmt.Errorf("location %d: %w", i, writeErr(err))
 		}
 	}
 	for name, value := range img.Properties {
@@ -69,11 +83,12 @@ func insertChildren(ctx context.Context, tx *db.Tx, img image.Image) error {
 	return nil
 }
 
-// deleteChildren removes the tags and properties of the image id.
+// deleteChildren removes the tags, properties and locations of the image id.
 func deleteChildren(ctx context.Context, tx *db.Tx, id string) error {
 	for _, q := range []string{
 		`DELETE FROM image_tags WHERE image_id = ?`,
 		`DELETE FROM image_properties WHERE image_id = ?`,
+		`DELETE FROM image_locations WHERE image_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
@@ -190,6 +205,32 @@ func loadChildren(ctx context.Context, tx *db.Tx, imgs []image.Image) error {
 		if err != nil {
 			return fmt.Errorf("load properties: %w", err)
 		}
+		if err := loadLocations(ctx, tx, imgs, index, in, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadLocations fills in the locations of the images whose ids are ids, in
+// seq order.
+func loadLocations(ctx context.Context, tx *db.Tx, imgs []image.Image, index map[string]int, in string,
+	ids []any) error {
+	var bad error
+	err := eachRow(ctx, tx, `SELECT image_id, url, metadata FROM image_locations WHERE image_id IN `+in+
+		` ORDER BY image_id, seq`, ids, func(c []string) {
+		var meta map[string]any
+		if err := json.Unmarshal([]byte(c[2]), &meta); err != nil && bad == nil {
+			bad = fmt.Errorf("location %s of image %s: %w", c[1], c[0], err)
+		}
+		img := &imgs[index[c[0]]]
+		img.Locations = append(img.Locations, image.Location{URL: c[1], Metadata: meta})
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return fmt.Errorf("load locations: %w", err)
 	}
 	return nil
 }
