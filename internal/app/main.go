@@ -18,9 +18,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/fernet"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
+	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
 
 // Version is the release of this binary, set at build time.
@@ -278,17 +280,32 @@ func adminDBSync(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ms, err := identitysql.Migrations()
-	if err != nil {
-		return err
+	for _, schema := range schemas {
+		ms, err := schema.migrations()
+		if err != nil {
+			return err
+		}
+		d, err := OpenDB(context.Background(), cfg, schema.service, ms)
+		if err != nil {
+			return err
+		}
+		v, err := db.Version(context.Background(), d, schema.service)
+		d.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s schema at version %d\n", schema.service, v)
 	}
-	d, err := OpenDB(context.Background(), cfg, "identity", ms)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	fmt.Fprintf(stdout, "identity schema at version %d\n", ms[len(ms)-1].Version)
 	return nil
+}
+
+// schemas are the services' databases, in the order db sync migrates them.
+var schemas = []struct {
+	service    string
+	migrations func() ([]db.Migration, error)
+}{
+	{"identity", identitysql.Migrations},
+	{"image", imagesql.Migrations},
 }
 
 func adminFernet(verb string, args []string, stdout io.Writer) error {
