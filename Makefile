@@ -24,9 +24,10 @@ test: vet
 test-unit:
 	go test -count=1 ./...
 
+# Inner-loop benchmarks, then the whole cloud measured by bench/run.sh.
 bench: build
 	go test -run '^$$' -bench . -benchmem ./internal/...
-	go run ./bench/cmd/nimbus-bench $(ARGS)
+	bench/run.sh
 
 clean:
 	rm -rf bin
