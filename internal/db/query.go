@@ -1,6 +1,12 @@
 package db
 
-import "strings"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Where collects the conditions of a list query. Column names and operators come
 // from the caller's code; every value is a placeholder argument.
@@ -79,4 +85,32 @@ func InsertIgnore(e Engine, table string, cols ...string) string {
 		return q + " ON DUPLICATE KEY UPDATE " + cols[0] + " = " + cols[0]
 	}
 	return q + " ON CONFLICT DO NOTHING"
+}
+
+// Exists reports whether query returns a row.
+func Exists(ctx context.Context, q Querier, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Affected returns the rows a statement touched.
+func Affected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// ForUpdate locks the rows a SELECT reads until the transaction ends, on the
+// engines that take row locks; SQLite already holds the whole database.
+func ForUpdate(e Engine) string {
+	if e == SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
 }

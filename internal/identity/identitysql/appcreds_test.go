@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -22,33 +23,33 @@ func TestApplicationCredentials(t *testing.T) {
 		full := identity.ApplicationCredential{ID: "ac1", Name: "ci", Description: "for CI", UserID: "u1",
 			ProjectID: "p", SecretHash: "$2a$10$secret", ExpiresAt: t1, Unrestricted: true,
 			RoleIDs: []string{"reader", "member", "reader"}}
-		must(t, s.CreateApplicationCredential(ctx, full))
+		dbtest.Must(t, s.CreateApplicationCredential(ctx, full))
 		bare := identity.ApplicationCredential{ID: "ac2", Name: "deploy", UserID: "u1", SecretHash: "h"}
-		must(t, s.CreateApplicationCredential(ctx, bare))
-		must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac3", Name: "ci", UserID: "u2",
+		dbtest.Must(t, s.CreateApplicationCredential(ctx, bare))
+		dbtest.Must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac3", Name: "ci", UserID: "u2",
 			SecretHash: "h", RoleIDs: []string{"member"}}))
 
 		t.Run("get", func(t *testing.T) {
 			want := full
 			want.RoleIDs = []string{"member", "reader"}
 			got, err := s.GetApplicationCredential(ctx, "ac1")
-			must(t, err)
-			same(t, got, want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, want)
 			got, err = s.GetApplicationCredential(ctx, "ac2")
-			must(t, err)
-			same(t, got, bare) // no roles: nil; no expiry: zero
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, bare) // no roles: nil; no expiry: zero
 		})
 		t.Run("errors", func(t *testing.T) {
 			_, err := s.GetApplicationCredential(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac1", Name: "new",
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac1", Name: "new",
 				UserID: "u1"}), identity.ErrConflict)
-			wantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac9", Name: "ci",
+			dbtest.WantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac9", Name: "ci",
 				UserID: "u1", RoleIDs: []string{"member"}}), identity.ErrConflict)
-			wantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac9", Name: "x",
+			dbtest.WantErr(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac9", Name: "x",
 				UserID: "nouser"}), identity.ErrNotFound)
-			wantErr(t, s.DeleteApplicationCredential(ctx, "missing"), identity.ErrNotFound)
-			same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role WHERE application_credential_id = ?", "ac9"), 0)
+			dbtest.WantErr(t, s.DeleteApplicationCredential(ctx, "missing"), identity.ErrNotFound)
+			dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role WHERE application_credential_id = ?", "ac9"), 0)
 		})
 		t.Run("list", func(t *testing.T) {
 			for _, c := range []struct {
@@ -63,21 +64,21 @@ func TestApplicationCredentials(t *testing.T) {
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					got, err := s.ListApplicationCredentials(ctx, c.user, c.credName)
-					must(t, err)
-					same(t, idsOf(got, appCredID), c.want)
+					dbtest.Must(t, err)
+					dbtest.Same(t, idsOf(got, appCredID), c.want)
 				})
 			}
 			got, err := s.ListApplicationCredentials(ctx, "u1", "")
-			must(t, err)
-			same(t, got[0].RoleIDs, []string{"member", "reader"})
-			same(t, got[1].RoleIDs, nil)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got[0].RoleIDs, []string{"member", "reader"})
+			dbtest.Same(t, got[1].RoleIDs, nil)
 		})
 		t.Run("delete", func(t *testing.T) {
-			must(t, s.DeleteApplicationCredential(ctx, "ac1"))
+			dbtest.Must(t, s.DeleteApplicationCredential(ctx, "ac1"))
 			_, err := s.GetApplicationCredential(ctx, "ac1")
-			wantErr(t, err, identity.ErrNotFound)
-			same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
-			wantErr(t, s.DeleteApplicationCredential(ctx, "ac1"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
+			dbtest.WantErr(t, s.DeleteApplicationCredential(ctx, "ac1"), identity.ErrNotFound)
 		})
 	})
 }

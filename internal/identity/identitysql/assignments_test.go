@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -27,20 +28,20 @@ func TestAssignments(t *testing.T) {
 			{Type: identity.UserSystem, ActorID: "u2", TargetID: identity.SystemTarget, RoleID: "r2"},
 		}
 		for i := len(as) - 1; i >= 0; i-- {
-			must(t, s.CreateAssignment(ctx, as[i]))
+			dbtest.Must(t, s.CreateAssignment(ctx, as[i]))
 		}
 
 		t.Run("idempotent", func(t *testing.T) {
-			must(t, s.CreateAssignment(ctx, as[0]))
-			must(t, s.CreateAssignment(ctx, as[4]))
+			dbtest.Must(t, s.CreateAssignment(ctx, as[0]))
+			dbtest.Must(t, s.CreateAssignment(ctx, as[4]))
 			got, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-			must(t, err)
-			same(t, got, as)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, as)
 		})
 		t.Run("create errors", func(t *testing.T) {
-			wantErr(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.UserProject, ActorID: "u1",
+			dbtest.WantErr(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.UserProject, ActorID: "u1",
 				TargetID: "p1", RoleID: "norole"}), identity.ErrNotFound)
-			wantErr(t, s.CreateAssignment(ctx, identity.Assignment{Type: "UserRegion", ActorID: "u1",
+			dbtest.WantErr(t, s.CreateAssignment(ctx, identity.Assignment{Type: "UserRegion", ActorID: "u1",
 				TargetID: "p1", RoleID: "r1"}), identity.ErrValidation)
 		})
 		t.Run("list", func(t *testing.T) {
@@ -71,20 +72,20 @@ func TestAssignments(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					got, err := s.ListAssignments(ctx, c.f)
-					must(t, err)
-					same(t, got, c.want)
+					dbtest.Must(t, err)
+					dbtest.Same(t, got, c.want)
 				})
 			}
 		})
 		t.Run("delete", func(t *testing.T) {
-			must(t, s.DeleteAssignment(ctx, as[5]))
-			wantErr(t, s.DeleteAssignment(ctx, as[5]), identity.ErrNotFound)
+			dbtest.Must(t, s.DeleteAssignment(ctx, as[5]))
+			dbtest.WantErr(t, s.DeleteAssignment(ctx, as[5]), identity.ErrNotFound)
 			wrongFlag := as[3]
 			wrongFlag.Inherited = true
-			wantErr(t, s.DeleteAssignment(ctx, wrongFlag), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteAssignment(ctx, wrongFlag), identity.ErrNotFound)
 			got, err := s.ListAssignments(ctx, identity.AssignmentFilter{ActorIDs: []string{"u1"}})
-			must(t, err)
-			same(t, got, []identity.Assignment{as[3], as[4]})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, []identity.Assignment{as[3], as[4]})
 		})
 	})
 }

@@ -86,7 +86,7 @@ func (s *Store) DeleteRegion(ctx context.Context, id string) error {
 			{"child regions", "SELECT 1 FROM region WHERE parent_region_id = ? LIMIT 1"},
 			{"endpoints", "SELECT 1 FROM endpoint WHERE region_id = ? LIMIT 1"},
 		} {
-			used, err := exists(ctx, tx, use.q, id)
+			used, err := db.Exists(ctx, tx, use.q, id)
 			if err != nil {
 				return err
 			}

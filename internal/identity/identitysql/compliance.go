@@ -349,7 +349,7 @@ func (s *Store) ListAppCredAccessRules(ctx context.Context, appCredIDs []string)
 // credential uses it, it stays and the answer is ErrConflict.
 func (s *Store) DeleteAccessRule(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		used, err := exists(ctx, tx, "SELECT 1 FROM application_credential_access_rule WHERE access_rule_id = ?", id)
+		used, err := db.Exists(ctx, tx, "SELECT 1 FROM application_credential_access_rule WHERE access_rule_id = ?", id)
 		if err != nil {
 			return err
 		}

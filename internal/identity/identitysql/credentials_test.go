@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -16,7 +17,7 @@ func mkCredential(t *testing.T, s *identitysql.Store, id, userID, projectID, typ
 	t.Helper()
 	c := identity.CredentialRecord{ID: id, UserID: userID, ProjectID: projectID, Type: typ,
 		EncryptedBlob: []byte("sealed-" + id), KeyHash: "hash-" + id}
-	must(t, s.CreateCredential(context.Background(), c))
+	dbtest.Must(t, s.CreateCredential(context.Background(), c))
 	return c
 }
 
@@ -28,24 +29,24 @@ func TestCredentials(t *testing.T) {
 		full := identity.CredentialRecord{ID: "c1", UserID: "u1", ProjectID: "p1", Type: "ec2",
 			EncryptedBlob: []byte{0, 1, 2, 0xff, 'x'}, KeyHash: "0123456789abcdef0123456789abcdef01234567",
 			Extra: map[string]any{"note": "for CI", "n": float64(3)}}
-		must(t, s.CreateCredential(ctx, full))
+		dbtest.Must(t, s.CreateCredential(ctx, full))
 		mkCredential(t, s, "c2", "u1", "", "totp")
 		mkCredential(t, s, "c3", "u2", "p1", "ec2")
 		mkCredential(t, s, "c4", "u2", "p2", "cert")
 
 		t.Run("get", func(t *testing.T) {
 			got, err := s.GetCredential(ctx, "c1")
-			must(t, err)
-			same(t, got, full)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, full)
 			got, err = s.GetCredential(ctx, "c2")
-			must(t, err)
-			same(t, got.ProjectID, "")
-			same(t, got.Extra, map[string]any(nil))
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.ProjectID, "")
+			dbtest.Same(t, got.Extra, map[string]any(nil))
 			_, err = s.GetCredential(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 		})
 		t.Run("duplicate id", func(t *testing.T) {
-			wantErr(t, s.CreateCredential(ctx, identity.CredentialRecord{ID: "c1", UserID: "u9", Type: "x",
+			dbtest.WantErr(t, s.CreateCredential(ctx, identity.CredentialRecord{ID: "c1", UserID: "u9", Type: "x",
 				EncryptedBlob: []byte("b"), KeyHash: "h"}), identity.ErrConflict)
 		})
 		t.Run("list", func(t *testing.T) {
@@ -64,33 +65,33 @@ func TestCredentials(t *testing.T) {
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					got, err := s.ListCredentials(ctx, c.f)
-					must(t, err)
-					same(t, idsOf(got, credentialID), c.want)
+					dbtest.Must(t, err)
+					dbtest.Same(t, idsOf(got, credentialID), c.want)
 				})
 			}
 		})
 		t.Run("update", func(t *testing.T) {
 			up := identity.CredentialRecord{ID: "c2", UserID: "u2", ProjectID: "p2", Type: "ec2",
 				EncryptedBlob: []byte("resealed"), KeyHash: "new-hash", Extra: map[string]any{"k": "v"}}
-			must(t, s.UpdateCredential(ctx, up))
+			dbtest.Must(t, s.UpdateCredential(ctx, up))
 			got, err := s.GetCredential(ctx, "c2")
-			must(t, err)
-			same(t, got, up)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, up)
 			// Writing the same values again is no error on MySQL either.
-			must(t, s.UpdateCredential(ctx, up))
+			dbtest.Must(t, s.UpdateCredential(ctx, up))
 			up.ProjectID, up.Extra = "", nil
-			must(t, s.UpdateCredential(ctx, up))
+			dbtest.Must(t, s.UpdateCredential(ctx, up))
 			got, err = s.GetCredential(ctx, "c2")
-			must(t, err)
-			same(t, got, up)
-			wantErr(t, s.UpdateCredential(ctx, identity.CredentialRecord{ID: "missing", UserID: "u", Type: "t",
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, up)
+			dbtest.WantErr(t, s.UpdateCredential(ctx, identity.CredentialRecord{ID: "missing", UserID: "u", Type: "t",
 				EncryptedBlob: []byte("b"), KeyHash: "h"}), identity.ErrNotFound)
 		})
 		t.Run("delete", func(t *testing.T) {
-			must(t, s.DeleteCredential(ctx, "c4"))
+			dbtest.Must(t, s.DeleteCredential(ctx, "c4"))
 			_, err := s.GetCredential(ctx, "c4")
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.DeleteCredential(ctx, "c4"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteCredential(ctx, "c4"), identity.ErrNotFound)
 		})
 	})
 }
@@ -111,15 +112,15 @@ func TestCredentialsGoWithUserAndProject(t *testing.T) {
 		mkCredential(t, s, "c", "u2", "p1", "ec2")
 		mkCredential(t, s, "e", "u2", "p2", "ec2")
 
-		must(t, s.DeleteUser(ctx, "u1"))
+		dbtest.Must(t, s.DeleteUser(ctx, "u1"))
 		got, err := s.ListCredentials(ctx, identity.CredentialFilter{})
-		must(t, err)
-		same(t, idsOf(got, credentialID), []string{"c", "e"})
+		dbtest.Must(t, err)
+		dbtest.Same(t, idsOf(got, credentialID), []string{"c", "e"})
 
-		must(t, s.DeleteProject(ctx, "p1"))
+		dbtest.Must(t, s.DeleteProject(ctx, "p1"))
 		got, err = s.ListCredentials(ctx, identity.CredentialFilter{})
-		must(t, err)
-		same(t, idsOf(got, credentialID), []string{"e"})
-		same(t, count(t, d, "SELECT COUNT(*) FROM credential WHERE user_id = ?", "u2"), 1)
+		dbtest.Must(t, err)
+		dbtest.Same(t, idsOf(got, credentialID), []string{"e"})
+		dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM credential WHERE user_id = ?", "u2"), 1)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -15,61 +16,61 @@ func TestDomains(t *testing.T) {
 		ctx := context.Background()
 		full := identity.Domain{ID: "a", Name: "Alpha", Description: "first", Enabled: true,
 			Tags: []string{"z", "x", "z", "y"}, Options: map[string]any{"k": "v", "on": true}}
-		must(t, s.CreateDomain(ctx, full))
+		dbtest.Must(t, s.CreateDomain(ctx, full))
 		mkDomain(t, s, "B")
 		off := identity.Domain{ID: "c", Name: "Gamma", Options: map[string]any{}}
-		must(t, s.CreateDomain(ctx, off))
+		dbtest.Must(t, s.CreateDomain(ctx, off))
 
 		t.Run("get", func(t *testing.T) {
 			want := full
 			want.Tags = []string{"x", "y", "z"}
 			got, err := s.GetDomain(ctx, "a")
-			must(t, err)
-			same(t, got, want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, want)
 			got, err = s.GetDomainByName(ctx, "Alpha")
-			must(t, err)
-			same(t, got, want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, want)
 			got, err = s.GetDomain(ctx, "c")
-			must(t, err)
-			same(t, got, identity.Domain{ID: "c", Name: "Gamma"}) // no tags, empty options: nil
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, identity.Domain{ID: "c", Name: "Gamma"}) // no tags, empty options: nil
 		})
 		t.Run("not found", func(t *testing.T) {
 			_, err := s.GetDomain(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 			_, err = s.GetDomainByName(ctx, "alpha") // names compare exactly
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.UpdateDomain(ctx, identity.Domain{ID: "missing", Name: "m"}), identity.ErrNotFound)
-			wantErr(t, s.DeleteDomain(ctx, "missing"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateDomain(ctx, identity.Domain{ID: "missing", Name: "m"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteDomain(ctx, "missing"), identity.ErrNotFound)
 		})
 		t.Run("conflict", func(t *testing.T) {
-			wantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "a", Name: "other"}), identity.ErrConflict)
-			wantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "d", Name: "Alpha"}), identity.ErrConflict)
-			wantErr(t, s.UpdateDomain(ctx, identity.Domain{ID: "c", Name: "Alpha"}), identity.ErrConflict)
-			wantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "<<null>>", Name: "x"}), identity.ErrValidation)
+			dbtest.WantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "a", Name: "other"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "d", Name: "Alpha"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.UpdateDomain(ctx, identity.Domain{ID: "c", Name: "Alpha"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateDomain(ctx, identity.Domain{ID: "<<null>>", Name: "x"}), identity.ErrValidation)
 		})
 		t.Run("list", func(t *testing.T) { testListDomains(t, s) })
 		t.Run("update", func(t *testing.T) {
 			upd := identity.Domain{ID: "c", Name: "Gamma2", Description: "d", Enabled: true,
 				Tags: []string{"t"}, Options: map[string]any{"a": "b"}}
-			must(t, s.UpdateDomain(ctx, upd))
-			must(t, s.UpdateDomain(ctx, upd)) // unchanged row: MySQL reports 0 rows affected
+			dbtest.Must(t, s.UpdateDomain(ctx, upd))
+			dbtest.Must(t, s.UpdateDomain(ctx, upd)) // unchanged row: MySQL reports 0 rows affected
 			got, err := s.GetDomain(ctx, "c")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 			upd.Tags, upd.Options = nil, nil
-			must(t, s.UpdateDomain(ctx, upd))
+			dbtest.Must(t, s.UpdateDomain(ctx, upd))
 			got, err = s.GetDomain(ctx, "c")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 		})
 		t.Run("delete", func(t *testing.T) {
-			must(t, s.UpdateDomain(ctx, identity.Domain{ID: "c", Name: "Gamma", Tags: []string{"t1", "t2"}}))
-			must(t, s.DeleteDomain(ctx, "c"))
+			dbtest.Must(t, s.UpdateDomain(ctx, identity.Domain{ID: "c", Name: "Gamma", Tags: []string{"t1", "t2"}}))
+			dbtest.Must(t, s.DeleteDomain(ctx, "c"))
 			_, err := s.GetDomain(ctx, "c")
-			wantErr(t, err, identity.ErrNotFound)
-			same(t, count(t, d, "SELECT COUNT(*) FROM domain_tag WHERE domain_id = ?", "c"), 0)
-			wantErr(t, s.DeleteDomain(ctx, "c"), identity.ErrNotFound)
-			wantErr(t, s.DeleteDomain(ctx, "<<null>>"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM domain_tag WHERE domain_id = ?", "c"), 0)
+			dbtest.WantErr(t, s.DeleteDomain(ctx, "c"), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteDomain(ctx, "<<null>>"), identity.ErrNotFound)
 		})
 	})
 }
@@ -87,14 +88,14 @@ func TestDeleteDomainCascade(t *testing.T) {
 			mkUser(t, s, dom+"-u", dom)
 			mkGroup(t, s, dom+"-g", dom)
 			mkRole(t, s, dom+"-r", dom)
-			must(t, s.AddUserToGroup(ctx, dom+"-u", dom+"-g"))
-			must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{
+			dbtest.Must(t, s.AddUserToGroup(ctx, dom+"-u", dom+"-g"))
+			dbtest.Must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{
 				ID: dom + "-ac", Name: "ac", UserID: dom + "-u", ProjectID: dom + "-p", RoleIDs: []string{"global"}}))
 		}
 		mkRole(t, s, "global", "")
 		mkRole(t, s, "global2", "")
 		// A kept user in a doomed group, and kept actors on doomed targets.
-		must(t, s.AddUserToGroup(ctx, "kept-u", "gone-g"))
+		dbtest.Must(t, s.AddUserToGroup(ctx, "kept-u", "gone-g"))
 		assignments := []identity.Assignment{
 			{Type: identity.UserProject, ActorID: "gone-u", TargetID: "kept-p", RoleID: "global"},
 			{Type: identity.GroupProject, ActorID: "gone-g", TargetID: "kept-p", RoleID: "global"},
@@ -105,16 +106,16 @@ func TestDeleteDomainCascade(t *testing.T) {
 			{Type: identity.UserDomain, ActorID: "kept-u", TargetID: "kept", RoleID: "kept-r"},
 		}
 		for _, a := range assignments {
-			must(t, s.CreateAssignment(ctx, a))
+			dbtest.Must(t, s.CreateAssignment(ctx, a))
 		}
 		for _, ir := range []identity.ImpliedRole{
 			{PriorID: "gone-r", ImpliedID: "global"}, {PriorID: "global", ImpliedID: "gone-r"},
 			{PriorID: "global", ImpliedID: "global2"}, {PriorID: "kept-r", ImpliedID: "global"},
 		} {
-			must(t, s.CreateImpliedRole(ctx, ir))
+			dbtest.Must(t, s.CreateImpliedRole(ctx, ir))
 		}
 
-		must(t, s.DeleteDomain(ctx, "gone"))
+		dbtest.Must(t, s.DeleteDomain(ctx, "gone"))
 
 		for _, get := range []func() error{
 			func() error { _, err := s.GetDomain(ctx, "gone"); return err },
@@ -125,7 +126,7 @@ func TestDeleteDomainCascade(t *testing.T) {
 			func() error { _, err := s.GetRole(ctx, "gone-r"); return err },
 			func() error { _, err := s.GetApplicationCredential(ctx, "gone-ac"); return err },
 		} {
-			wantErr(t, get(), identity.ErrNotFound)
+			dbtest.WantErr(t, get(), identity.ErrNotFound)
 		}
 		for _, get := range []func() error{
 			func() error { _, err := s.GetDomain(ctx, "kept"); return err },
@@ -136,20 +137,20 @@ func TestDeleteDomainCascade(t *testing.T) {
 			func() error { _, err := s.GetRole(ctx, "global"); return err },
 			func() error { _, err := s.GetApplicationCredential(ctx, "kept-ac"); return err },
 		} {
-			wantErr(t, get(), nil)
+			dbtest.WantErr(t, get(), nil)
 		}
 		as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-		must(t, err)
-		same(t, as, []identity.Assignment{assignments[6], assignments[5]}) // ordered by type first
+		dbtest.Must(t, err)
+		dbtest.Same(t, as, []identity.Assignment{assignments[6], assignments[5]}) // ordered by type first
 		irs, err := s.ListImpliedRoles(ctx, "")
-		must(t, err)
-		same(t, irs, []identity.ImpliedRole{{PriorID: "global", ImpliedID: "global2"}, {PriorID: "kept-r", ImpliedID: "global"}})
+		dbtest.Must(t, err)
+		dbtest.Same(t, irs, []identity.ImpliedRole{{PriorID: "global", ImpliedID: "global2"}, {PriorID: "kept-r", ImpliedID: "global"}})
 		in, err := s.IsUserInGroup(ctx, "kept-u", "kept-g")
-		must(t, err)
-		same(t, in, true)
-		same(t, count(t, d, "SELECT COUNT(*) FROM user_group_membership"), 1)
-		same(t, count(t, d, "SELECT COUNT(*) FROM project_tag"), 2)
-		same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
+		dbtest.Must(t, err)
+		dbtest.Same(t, in, true)
+		dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM user_group_membership"), 1)
+		dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM project_tag"), 2)
+		dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
 	})
 }
 
@@ -163,10 +164,10 @@ func TestDeleteDomainForeignChild(t *testing.T) {
 		mkDomain(t, s, "d2")
 		mkProject(t, s, "p1", "d1", "")
 		mkProject(t, s, "p2", "d2", "p1")
-		wantErr(t, s.DeleteDomain(ctx, "d1"), identity.ErrConflict)
+		dbtest.WantErr(t, s.DeleteDomain(ctx, "d1"), identity.ErrConflict)
 		p, err := s.GetProject(ctx, "p1")
-		must(t, err)
-		same(t, p.DomainID, "d1")
+		dbtest.Must(t, err)
+		dbtest.Same(t, p.DomainID, "d1")
 	})
 }
 
@@ -187,11 +188,11 @@ func testListDomains(t *testing.T, s *identitysql.Store) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.ListDomains(ctx, c.f)
-			must(t, err)
-			same(t, idsOf(got, domainID), c.want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, idsOf(got, domainID), c.want)
 		})
 	}
 	got, err := s.ListDomains(ctx, identity.DomainFilter{Name: "Alpha"})
-	must(t, err)
-	same(t, got[0].Tags, []string{"x", "y", "z"})
+	dbtest.Must(t, err)
+	dbtest.Same(t, got[0].Tags, []string{"x", "y", "z"})
 }

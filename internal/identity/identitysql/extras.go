@@ -86,7 +86,7 @@ func (s *Store) ReplaceDomainConfig(ctx context.Context, domainID string, opts [
 		if err != nil {
 			return err
 		}
-		n, err := affected(res)
+		n, err := db.Affected(res)
 		if err != nil {
 			return err
 		}

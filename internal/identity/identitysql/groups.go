@@ -122,7 +122,7 @@ func (s *Store) RemoveUserFromGroup(ctx context.Context, userID, groupID string)
 
 // IsUserInGroup reports whether the user is a member of the group.
 func (s *Store) IsUserInGroup(ctx context.Context, userID, groupID string) (bool, error) {
-	ok, err := exists(ctx, s.d, "SELECT 1 FROM user_group_membership WHERE user_id = ? AND group_id = ?", userID, groupID)
+	ok, err := db.Exists(ctx, s.d, "SELECT 1 FROM user_group_membership WHERE user_id = ? AND group_id = ?", userID, groupID)
 	if err != nil {
 		return false, fmt.Errorf("check user %s in group %s: %w", userID, groupID, err)
 	}

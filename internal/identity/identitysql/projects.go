@@ -161,7 +161,7 @@ func (s *Store) UpdateProject(ctx context.Context, p identity.Project) error {
 // credentials and trusts. It fails with ErrConflict while the project has children.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		hasChildren, err := exists(ctx, tx, "SELECT 1 FROM project WHERE parent_id = ? LIMIT 1", id)
+		hasChildren, err := db.Exists(ctx, tx, "SELECT 1 FROM project WHERE parent_id = ? LIMIT 1", id)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -17,62 +18,62 @@ func TestProjects(t *testing.T) {
 		mkDomain(t, s, "d2")
 		p1 := identity.Project{ID: "p1", Name: "one", DomainID: "d1", Description: "top", Enabled: true,
 			Tags: []string{"b", "a"}, Options: map[string]any{"immutable": false}}
-		must(t, s.CreateProject(ctx, p1))
-		must(t, s.CreateProject(ctx, identity.Project{ID: "p2", Name: "two", DomainID: "d1", ParentID: "p1",
+		dbtest.Must(t, s.CreateProject(ctx, p1))
+		dbtest.Must(t, s.CreateProject(ctx, identity.Project{ID: "p2", Name: "two", DomainID: "d1", ParentID: "p1",
 			Tags: []string{"b", "c"}}))
 		mkProject(t, s, "p3", "d1", "p1", "A")
-		must(t, s.CreateProject(ctx, identity.Project{ID: "p4", Name: "shared", DomainID: "d2", Enabled: true,
+		dbtest.Must(t, s.CreateProject(ctx, identity.Project{ID: "p4", Name: "shared", DomainID: "d2", Enabled: true,
 			Tags: []string{"a"}}))
-		must(t, s.CreateProject(ctx, identity.Project{ID: "p5", Name: "shared", DomainID: "d1", Enabled: true,
+		dbtest.Must(t, s.CreateProject(ctx, identity.Project{ID: "p5", Name: "shared", DomainID: "d1", Enabled: true,
 			Tags: []string{"c", "b", "a", "a"}}))
 
 		t.Run("get", func(t *testing.T) {
 			want := p1
 			want.Tags = []string{"a", "b"}
 			got, err := s.GetProject(ctx, "p1")
-			must(t, err)
-			same(t, got, want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, want)
 			got, err = s.GetProjectByName(ctx, "d1", "shared")
-			must(t, err)
-			same(t, got, identity.Project{ID: "p5", Name: "shared", DomainID: "d1", Enabled: true,
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, identity.Project{ID: "p5", Name: "shared", DomainID: "d1", Enabled: true,
 				Tags: []string{"a", "b", "c"}})
 			got, err = s.GetProjectByName(ctx, "d2", "shared")
-			must(t, err)
-			same(t, got.ID, "p4")
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.ID, "p4")
 			got, err = s.GetProject(ctx, "p2")
-			must(t, err)
-			same(t, got.ParentID, "p1")
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.ParentID, "p1")
 		})
 		t.Run("not found", func(t *testing.T) {
 			_, err := s.GetProject(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 			_, err = s.GetProjectByName(ctx, "d2", "one")
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.CreateProject(ctx, identity.Project{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
-			wantErr(t, s.CreateProject(ctx, identity.Project{ID: "x", Name: "x", DomainID: "d1", ParentID: "noparent"}), identity.ErrNotFound)
-			wantErr(t, s.UpdateProject(ctx, identity.Project{ID: "missing", Name: "m", DomainID: "d1"}), identity.ErrNotFound)
-			wantErr(t, s.UpdateProject(ctx, identity.Project{ID: "p3", Name: "m", DomainID: "d1", ParentID: "noparent"}), identity.ErrNotFound)
-			wantErr(t, s.DeleteProject(ctx, "missing"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateProject(ctx, identity.Project{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateProject(ctx, identity.Project{ID: "x", Name: "x", DomainID: "d1", ParentID: "noparent"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateProject(ctx, identity.Project{ID: "missing", Name: "m", DomainID: "d1"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateProject(ctx, identity.Project{ID: "p3", Name: "m", DomainID: "d1", ParentID: "noparent"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteProject(ctx, "missing"), identity.ErrNotFound)
 		})
 		t.Run("conflict", func(t *testing.T) {
-			wantErr(t, s.CreateProject(ctx, identity.Project{ID: "p1", Name: "new", DomainID: "d1"}), identity.ErrConflict)
-			wantErr(t, s.CreateProject(ctx, identity.Project{ID: "p9", Name: "one", DomainID: "d1"}), identity.ErrConflict)
-			wantErr(t, s.UpdateProject(ctx, identity.Project{ID: "p3", Name: "two", DomainID: "d1", ParentID: "p1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateProject(ctx, identity.Project{ID: "p1", Name: "new", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateProject(ctx, identity.Project{ID: "p9", Name: "one", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.UpdateProject(ctx, identity.Project{ID: "p3", Name: "two", DomainID: "d1", ParentID: "p1"}), identity.ErrConflict)
 		})
 		t.Run("list", func(t *testing.T) { testListProjects(t, s) })
 		t.Run("update", func(t *testing.T) {
 			upd := identity.Project{ID: "p3", Name: "three", DomainID: "d1", ParentID: "p1", Description: "d",
 				Tags: []string{"n"}, Options: map[string]any{"x": "y"}}
-			must(t, s.UpdateProject(ctx, upd))
-			must(t, s.UpdateProject(ctx, upd)) // unchanged
+			dbtest.Must(t, s.UpdateProject(ctx, upd))
+			dbtest.Must(t, s.UpdateProject(ctx, upd)) // unchanged
 			got, err := s.GetProject(ctx, "p3")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 			upd.Tags, upd.ParentID = nil, ""
-			must(t, s.UpdateProject(ctx, upd))
+			dbtest.Must(t, s.UpdateProject(ctx, upd))
 			got, err = s.GetProject(ctx, "p3")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 		})
 		t.Run("delete", func(t *testing.T) { testDeleteProject(t, s, d) })
 	})
@@ -115,14 +116,14 @@ func testListProjects(t *testing.T, s *identitysql.Store) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.ListProjects(context.Background(), c.f)
-			must(t, err)
-			same(t, idsOf(got, projectID), c.want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, idsOf(got, projectID), c.want)
 		})
 	}
 	got, err := s.ListProjects(context.Background(), identity.ProjectFilter{IDs: []string{"p5", "p3"}})
-	must(t, err)
-	same(t, got[0].Tags, []string{"A"})
-	same(t, got[1].Tags, []string{"a", "b", "c"})
+	dbtest.Must(t, err)
+	dbtest.Same(t, got[0].Tags, []string{"A"})
+	dbtest.Same(t, got[1].Tags, []string{"a", "b", "c"})
 }
 
 // testDeleteProject checks that a project with children stays and that a
@@ -136,16 +137,16 @@ func testDeleteProject(t *testing.T, s *identitysql.Store, d *db.DB) {
 		{Type: identity.UserProject, ActorID: "u", TargetID: "p1", RoleID: "r"},
 		{Type: identity.GroupProject, ActorID: "g", TargetID: "p1", RoleID: "r", Inherited: true},
 	} {
-		must(t, s.CreateAssignment(ctx, a))
+		dbtest.Must(t, s.CreateAssignment(ctx, a))
 	}
-	wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrConflict) // p2 is below it
-	must(t, s.DeleteProject(ctx, "p2"))
-	must(t, s.DeleteProject(ctx, "p1"))
+	dbtest.WantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrConflict) // p2 is below it
+	dbtest.Must(t, s.DeleteProject(ctx, "p2"))
+	dbtest.Must(t, s.DeleteProject(ctx, "p1"))
 	_, err := s.GetProject(ctx, "p1")
-	wantErr(t, err, identity.ErrNotFound)
-	same(t, count(t, d, "SELECT COUNT(*) FROM project_tag WHERE project_id IN (?, ?)", "p1", "p2"), 0)
+	dbtest.WantErr(t, err, identity.ErrNotFound)
+	dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM project_tag WHERE project_id IN (?, ?)", "p1", "p2"), 0)
 	as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-	must(t, err)
-	same(t, as, []identity.Assignment{keep})
-	wantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrNotFound)
+	dbtest.Must(t, err)
+	dbtest.Same(t, as, []identity.Assignment{keep})
+	dbtest.WantErr(t, s.DeleteProject(ctx, "p1"), identity.ErrNotFound)
 }

@@ -85,7 +85,7 @@ func (s *Store) PruneRevocationEvents(ctx context.Context, before time.Time) (in
 	if err != nil {
 		return 0, fmt.Errorf("prune revocation events: %w", err)
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil {
 		return 0, fmt.Errorf("prune revocation events: %w", err)
 	}

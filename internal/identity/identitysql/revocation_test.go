@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -17,9 +18,9 @@ func TestRevocationEvents(t *testing.T) {
 		ctx := context.Background()
 		base := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 		_, err := s.AddRevocationEvent(ctx, identity.RevocationEvent{UserID: "u", IssuedBefore: base})
-		wantErr(t, err, identity.ErrValidation)
+		dbtest.WantErr(t, err, identity.ErrValidation)
 		_, err = s.AddRevocationEvent(ctx, identity.RevocationEvent{UserID: "u", RevokedAt: base})
-		wantErr(t, err, identity.ErrValidation)
+		dbtest.WantErr(t, err, identity.ErrValidation)
 
 		in := []identity.RevocationEvent{
 			{UserID: "u1", ProjectID: "p1", DomainID: "d1", RoleID: "r1", AuditID: "a1", AuditChainID: "c1",
@@ -31,38 +32,38 @@ func TestRevocationEvents(t *testing.T) {
 		var stored []identity.RevocationEvent
 		for i, ev := range in {
 			got, err := s.AddRevocationEvent(ctx, ev)
-			must(t, err)
+			dbtest.Must(t, err)
 			if i > 0 && got.Seq <= stored[i-1].Seq {
 				t.Fatalf("seq %d after %d: not increasing", got.Seq, stored[i-1].Seq)
 			}
 			ev.Seq, ev.RevokedAt = got.Seq, ev.RevokedAt.UTC()
-			same(t, got, ev)
+			dbtest.Same(t, got, ev)
 			stored = append(stored, got)
 		}
 
 		t.Run("list", func(t *testing.T) {
 			got, err := s.ListRevocationEvents(ctx, 0)
-			must(t, err)
-			same(t, got, stored)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, stored)
 			got, err = s.ListRevocationEvents(ctx, stored[1].Seq)
-			must(t, err)
-			same(t, got, stored[2:])
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, stored[2:])
 			got, err = s.ListRevocationEvents(ctx, stored[3].Seq)
-			must(t, err)
-			same(t, got, nil)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, nil)
 		})
 		t.Run("prune", func(t *testing.T) {
 			n, err := s.PruneRevocationEvents(ctx, base) // strictly before: the event revoked at base stays
-			must(t, err)
-			same(t, n, int64(2))
+			dbtest.Must(t, err)
+			dbtest.Same(t, n, int64(2))
 			got, err := s.ListRevocationEvents(ctx, 0)
-			must(t, err)
-			same(t, got, stored[2:])
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, stored[2:])
 			n, err = s.PruneRevocationEvents(ctx, base)
-			must(t, err)
-			same(t, n, int64(0))
+			dbtest.Must(t, err)
+			dbtest.Same(t, n, int64(0))
 			next, err := s.AddRevocationEvent(ctx, identity.RevocationEvent{UserID: "u", IssuedBefore: base, RevokedAt: base})
-			must(t, err)
+			dbtest.Must(t, err)
 			if next.Seq <= stored[3].Seq {
 				t.Errorf("seq after prune = %d, want > %d", next.Seq, stored[3].Seq)
 			}
@@ -100,7 +101,7 @@ func TestRevocationEventsConcurrent(t *testing.T) {
 				last = seen[len(seen)-1]
 			}
 			evs, err := s.ListRevocationEvents(ctx, last)
-			must(t, err)
+			dbtest.Must(t, err)
 			for _, ev := range evs {
 				seen = append(seen, ev.Seq)
 			}
@@ -115,10 +116,10 @@ func TestRevocationEventsConcurrent(t *testing.T) {
 		}
 		close(errs)
 		for err := range errs {
-			must(t, err)
+			dbtest.Must(t, err)
 		}
 		all, err := s.ListRevocationEvents(ctx, 0)
-		must(t, err)
+		dbtest.Must(t, err)
 		if len(all) != writers*each {
 			t.Fatalf("stored %d events, want %d", len(all), writers*each)
 		}

@@ -25,11 +25,8 @@ func storedRoleDomain(id string) string {
 // row until the transaction ends so that a concurrent DeleteDomain cannot miss
 // rows added under it. SQLite transactions already run one at a time.
 func lockDomain(ctx context.Context, tx *db.Tx, id string) (bool, error) {
-	q := "SELECT 1 FROM domain WHERE id = ?"
-	if tx.Engine() != db.SQLite {
-		q += " FOR UPDATE"
-	}
-	return exists(ctx, tx, q, id)
+	q := "SELECT 1 FROM domain WHERE id = ?" + db.ForUpdate(tx.Engine())
+	return db.Exists(ctx, tx, q, id)
 }
 
 // checkRoleDomain returns ErrNotFound when a domain-specific role names a

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -16,33 +17,33 @@ func TestRoles(t *testing.T) {
 		mkDomain(t, s, "d1")
 		mkDomain(t, s, "d2")
 		admin := identity.Role{ID: "r1", Name: "admin", Description: "all", Options: map[string]any{"immutable": true}}
-		must(t, s.CreateRole(ctx, admin))
-		must(t, s.CreateRole(ctx, identity.Role{ID: "r2", Name: "member"}))
-		must(t, s.CreateRole(ctx, identity.Role{ID: "r3", Name: "admin", DomainID: "d1"})) // names are per domain
-		must(t, s.CreateRole(ctx, identity.Role{ID: "r4", Name: "admin", DomainID: "d2"}))
-		must(t, s.CreateRole(ctx, identity.Role{ID: "r5", Name: "reader", DomainID: "d1"}))
+		dbtest.Must(t, s.CreateRole(ctx, admin))
+		dbtest.Must(t, s.CreateRole(ctx, identity.Role{ID: "r2", Name: "member"}))
+		dbtest.Must(t, s.CreateRole(ctx, identity.Role{ID: "r3", Name: "admin", DomainID: "d1"})) // names are per domain
+		dbtest.Must(t, s.CreateRole(ctx, identity.Role{ID: "r4", Name: "admin", DomainID: "d2"}))
+		dbtest.Must(t, s.CreateRole(ctx, identity.Role{ID: "r5", Name: "reader", DomainID: "d1"}))
 
 		t.Run("get", func(t *testing.T) {
 			got, err := s.GetRole(ctx, "r1")
-			must(t, err)
-			same(t, got, admin)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, admin)
 			got, err = s.GetRole(ctx, "r3")
-			must(t, err)
-			same(t, got, identity.Role{ID: "r3", Name: "admin", DomainID: "d1"})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, identity.Role{ID: "r3", Name: "admin", DomainID: "d1"})
 		})
 		t.Run("not found", func(t *testing.T) {
 			_, err := s.GetRole(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.CreateRole(ctx, identity.Role{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
-			wantErr(t, s.UpdateRole(ctx, identity.Role{ID: "missing", Name: "m"}), identity.ErrNotFound)
-			wantErr(t, s.UpdateRole(ctx, identity.Role{ID: "r5", Name: "reader", DomainID: "nodomain"}), identity.ErrNotFound)
-			wantErr(t, s.DeleteRole(ctx, "missing"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateRole(ctx, identity.Role{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateRole(ctx, identity.Role{ID: "missing", Name: "m"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateRole(ctx, identity.Role{ID: "r5", Name: "reader", DomainID: "nodomain"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteRole(ctx, "missing"), identity.ErrNotFound)
 		})
 		t.Run("conflict", func(t *testing.T) {
-			wantErr(t, s.CreateRole(ctx, identity.Role{ID: "r1", Name: "new"}), identity.ErrConflict)
-			wantErr(t, s.CreateRole(ctx, identity.Role{ID: "r9", Name: "admin"}), identity.ErrConflict)
-			wantErr(t, s.CreateRole(ctx, identity.Role{ID: "r9", Name: "admin", DomainID: "d1"}), identity.ErrConflict)
-			wantErr(t, s.UpdateRole(ctx, identity.Role{ID: "r2", Name: "admin"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateRole(ctx, identity.Role{ID: "r1", Name: "new"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateRole(ctx, identity.Role{ID: "r9", Name: "admin"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateRole(ctx, identity.Role{ID: "r9", Name: "admin", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.UpdateRole(ctx, identity.Role{ID: "r2", Name: "admin"}), identity.ErrConflict)
 		})
 		t.Run("list", func(t *testing.T) {
 			cases := []struct {
@@ -65,26 +66,26 @@ func TestRoles(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					got, err := s.ListRoles(ctx, c.f)
-					must(t, err)
-					same(t, idsOf(got, roleID), c.want)
+					dbtest.Must(t, err)
+					dbtest.Same(t, idsOf(got, roleID), c.want)
 				})
 			}
 			got, err := s.ListRoles(ctx, identity.RoleFilter{AnyDomain: true, IDs: []string{"r1", "r3"}})
-			must(t, err)
-			same(t, got, []identity.Role{admin, {ID: "r3", Name: "admin", DomainID: "d1"}})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, []identity.Role{admin, {ID: "r3", Name: "admin", DomainID: "d1"}})
 		})
 		t.Run("update", func(t *testing.T) {
 			upd := identity.Role{ID: "r5", Name: "viewer", DomainID: "d1", Description: "d", Options: map[string]any{"a": "b"}}
-			must(t, s.UpdateRole(ctx, upd))
-			must(t, s.UpdateRole(ctx, upd)) // unchanged
+			dbtest.Must(t, s.UpdateRole(ctx, upd))
+			dbtest.Must(t, s.UpdateRole(ctx, upd)) // unchanged
 			got, err := s.GetRole(ctx, "r5")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 			upd.DomainID = "" // becomes global
-			must(t, s.UpdateRole(ctx, upd))
+			dbtest.Must(t, s.UpdateRole(ctx, upd))
 			got, err = s.GetRole(ctx, "r5")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 		})
 	})
 }
@@ -103,46 +104,46 @@ func TestImpliedRoles(t *testing.T) {
 			{PriorID: "other", ImpliedID: "admin"},
 		}
 		for _, ir := range rules {
-			must(t, s.CreateImpliedRole(ctx, ir))
+			dbtest.Must(t, s.CreateImpliedRole(ctx, ir))
 		}
-		must(t, s.CreateImpliedRole(ctx, rules[0])) // idempotent
+		dbtest.Must(t, s.CreateImpliedRole(ctx, rules[0])) // idempotent
 
 		t.Run("create missing role", func(t *testing.T) {
-			wantErr(t, s.CreateImpliedRole(ctx, identity.ImpliedRole{PriorID: "admin", ImpliedID: "none"}), identity.ErrNotFound)
-			wantErr(t, s.CreateImpliedRole(ctx, identity.ImpliedRole{PriorID: "none", ImpliedID: "admin"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateImpliedRole(ctx, identity.ImpliedRole{PriorID: "admin", ImpliedID: "none"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateImpliedRole(ctx, identity.ImpliedRole{PriorID: "none", ImpliedID: "admin"}), identity.ErrNotFound)
 		})
 		t.Run("list", func(t *testing.T) {
 			got, err := s.ListImpliedRoles(ctx, "")
-			must(t, err)
-			same(t, got, []identity.ImpliedRole{rules[2], rules[1], rules[0], rules[3]})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, []identity.ImpliedRole{rules[2], rules[1], rules[0], rules[3]})
 			got, err = s.ListImpliedRoles(ctx, "admin")
-			must(t, err)
-			same(t, got, []identity.ImpliedRole{rules[2], rules[1]})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, []identity.ImpliedRole{rules[2], rules[1]})
 			got, err = s.ListImpliedRoles(ctx, "reader")
-			must(t, err)
-			same(t, got, nil)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, nil)
 		})
 		t.Run("delete", func(t *testing.T) {
-			must(t, s.DeleteImpliedRole(ctx, rules[0]))
-			wantErr(t, s.DeleteImpliedRole(ctx, rules[0]), identity.ErrNotFound)
+			dbtest.Must(t, s.DeleteImpliedRole(ctx, rules[0]))
+			dbtest.WantErr(t, s.DeleteImpliedRole(ctx, rules[0]), identity.ErrNotFound)
 			got, err := s.ListImpliedRoles(ctx, "member")
-			must(t, err)
-			same(t, got, nil)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, nil)
 		})
 		t.Run("delete role cascades", func(t *testing.T) {
 			keep := identity.Assignment{Type: identity.UserProject, ActorID: "u", TargetID: "p", RoleID: "reader"}
-			must(t, s.CreateAssignment(ctx, keep))
-			must(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.UserProject, ActorID: "u", TargetID: "p", RoleID: "admin"}))
-			must(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.GroupDomain, ActorID: "g", TargetID: "d", RoleID: "admin", Inherited: true}))
-			must(t, s.DeleteRole(ctx, "admin")) // prior of two rules, implied by one
+			dbtest.Must(t, s.CreateAssignment(ctx, keep))
+			dbtest.Must(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.UserProject, ActorID: "u", TargetID: "p", RoleID: "admin"}))
+			dbtest.Must(t, s.CreateAssignment(ctx, identity.Assignment{Type: identity.GroupDomain, ActorID: "g", TargetID: "d", RoleID: "admin", Inherited: true}))
+			dbtest.Must(t, s.DeleteRole(ctx, "admin")) // prior of two rules, implied by one
 			_, err := s.GetRole(ctx, "admin")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 			got, err := s.ListImpliedRoles(ctx, "")
-			must(t, err)
-			same(t, got, nil)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, nil)
 			as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-			must(t, err)
-			same(t, as, []identity.Assignment{keep})
+			dbtest.Must(t, err)
+			dbtest.Same(t, as, []identity.Assignment{keep})
 		})
 	})
 }

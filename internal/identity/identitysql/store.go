@@ -25,7 +25,6 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -93,22 +92,13 @@ type stmt struct {
 
 func st(q string, args ...any) stmt { return stmt{q: q, args: args} }
 
-// affected returns the rows a statement touched.
-func affected(res sql.Result) (int64, error) {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
-
 // deleteOne runs a delete that must remove a row: none removed is ErrNotFound.
 func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) error {
 	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return deleteErr(err)
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil {
 		return err
 	}
@@ -126,11 +116,11 @@ func updateOne(ctx context.Context, q db.Querier, table, id, query string, args 
 	if err != nil {
 		return writeErr(err)
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil || n > 0 {
 		return err
 	}
-	ok, err := exists(ctx, q, "SELECT 1 FROM "+table+" WHERE id = ?", id)
+	ok, err := db.Exists(ctx, q, "SELECT 1 FROM "+table+" WHERE id = ?", id)
 	if err != nil {
 		return err
 	}
@@ -138,16 +128,6 @@ func updateOne(ctx context.Context, q db.Querier, table, id, query string, args 
 		return identity.ErrNotFound
 	}
 	return nil
-}
-
-// exists reports whether query returns a row.
-func exists(ctx context.Context, q db.Querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // nullable stores "" as NULL, for optional references.

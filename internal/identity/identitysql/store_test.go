@@ -2,8 +2,6 @@ package identitysql_test
 
 import (
 	"context"
-	"errors"
-	"reflect"
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
@@ -42,33 +40,6 @@ func TestMigrations(t *testing.T) {
 	})
 }
 
-// must fails the test on err.
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wantErr checks that err is (or wraps) target; a nil target wants no error.
-func wantErr(t *testing.T, err, target error) {
-	t.Helper()
-	switch {
-	case target == nil && err != nil:
-		t.Errorf("unexpected error: %v", err)
-	case target != nil && !errors.Is(err, target):
-		t.Errorf("error = %v, want %v", err, target)
-	}
-}
-
-// same fails when got and want differ.
-func same[T any](t *testing.T, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got  %+v\nwant %+v", got, want)
-	}
-}
-
 // count returns the single integer a query returns.
 func count(t *testing.T, d *db.DB, q string, args ...any) int {
 	t.Helper()
@@ -95,35 +66,35 @@ func idsOf[T any](xs []T, id func(T) string) []string {
 func mkDomain(t *testing.T, s *identitysql.Store, id string) identity.Domain {
 	t.Helper()
 	d := identity.Domain{ID: id, Name: "domain-" + id, Enabled: true}
-	must(t, s.CreateDomain(context.Background(), d))
+	dbtest.Must(t, s.CreateDomain(context.Background(), d))
 	return d
 }
 
 func mkProject(t *testing.T, s *identitysql.Store, id, domainID, parentID string, tags ...string) identity.Project {
 	t.Helper()
 	p := identity.Project{ID: id, Name: "project-" + id, DomainID: domainID, ParentID: parentID, Enabled: true, Tags: tags}
-	must(t, s.CreateProject(context.Background(), p))
+	dbtest.Must(t, s.CreateProject(context.Background(), p))
 	return p
 }
 
 func mkUser(t *testing.T, s *identitysql.Store, id, domainID string) identity.User {
 	t.Helper()
 	u := identity.User{ID: id, Name: "user-" + id, DomainID: domainID, Enabled: true}
-	must(t, s.CreateUser(context.Background(), u))
+	dbtest.Must(t, s.CreateUser(context.Background(), u))
 	return u
 }
 
 func mkGroup(t *testing.T, s *identitysql.Store, id, domainID string) identity.Group {
 	t.Helper()
 	g := identity.Group{ID: id, Name: "group-" + id, DomainID: domainID}
-	must(t, s.CreateGroup(context.Background(), g))
+	dbtest.Must(t, s.CreateGroup(context.Background(), g))
 	return g
 }
 
 func mkRole(t *testing.T, s *identitysql.Store, id, domainID string) identity.Role {
 	t.Helper()
 	r := identity.Role{ID: id, Name: "role-" + id, DomainID: domainID}
-	must(t, s.CreateRole(context.Background(), r))
+	dbtest.Must(t, s.CreateRole(context.Background(), r))
 	return r
 }
 

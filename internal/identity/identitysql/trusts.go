@@ -199,11 +199,11 @@ func (s *Store) ConsumeTrustUse(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("consume a use of trust %s: %w", id, err)
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil || n > 0 {
 		return err
 	}
-	unlimited, err := exists(ctx, s.d, "SELECT 1 FROM trust WHERE id = ? AND remaining_uses IS NULL", id)
+	unlimited, err := db.Exists(ctx, s.d, "SELECT 1 FROM trust WHERE id = ? AND remaining_uses IS NULL", id)
 	if err != nil {
 		return fmt.Errorf("consume a use of trust %s: %w", id, err)
 	}

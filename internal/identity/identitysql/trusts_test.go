@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -20,69 +21,69 @@ func TestTrusts(t *testing.T) {
 		full := identity.Trust{ID: "t1", TrustorUserID: "alice", TrusteeUserID: "bob", ProjectID: "p",
 			Impersonation: true, ExpiresAt: t1, RemainingUses: ptr(3), RedelegationCount: 0,
 			RoleIDs: []string{"reader", "member", "reader"}}
-		must(t, s.CreateTrust(ctx, full))
+		dbtest.Must(t, s.CreateTrust(ctx, full))
 		root := identity.Trust{ID: "t2", TrustorUserID: "alice", TrusteeUserID: "carol", ProjectID: "p",
 			RedelegationCount: 3, RoleIDs: []string{"member"}}
-		must(t, s.CreateTrust(ctx, root))
+		dbtest.Must(t, s.CreateTrust(ctx, root))
 		child := identity.Trust{ID: "t3", TrustorUserID: "carol", TrusteeUserID: "bob", ProjectID: "p",
 			RedelegatedTrustID: "t2", RedelegationCount: 2, RoleIDs: []string{"member"}}
-		must(t, s.CreateTrust(ctx, child))
+		dbtest.Must(t, s.CreateTrust(ctx, child))
 		grandchild := identity.Trust{ID: "t4", TrustorUserID: "bob", TrusteeUserID: "dave", ProjectID: "p",
 			RedelegatedTrustID: "t3", RedelegationCount: 1, RoleIDs: []string{"member"}}
-		must(t, s.CreateTrust(ctx, grandchild))
+		dbtest.Must(t, s.CreateTrust(ctx, grandchild))
 		bare := identity.Trust{ID: "t5", TrustorUserID: "erin", TrusteeUserID: "bob"}
-		must(t, s.CreateTrust(ctx, bare))
+		dbtest.Must(t, s.CreateTrust(ctx, bare))
 
 		t.Run("get", func(t *testing.T) {
 			want := full
 			want.RoleIDs = []string{"member", "reader"}
 			got, err := s.GetTrust(ctx, "t1")
-			must(t, err)
-			same(t, got, want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, want)
 			got, err = s.GetTrust(ctx, "t5")
-			must(t, err)
-			same(t, got, bare) // no project, expiry, limit or roles: zero values
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, bare) // no project, expiry, limit or roles: zero values
 			_, err = s.GetTrust(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 		})
 		t.Run("create errors", func(t *testing.T) {
 			dup := full
 			dup.ID = "t9"
-			wantErr(t, s.CreateTrust(ctx, dup), identity.ErrConflict)
-			wantErr(t, s.CreateTrust(ctx, identity.Trust{ID: "t1", TrustorUserID: "x", TrusteeUserID: "y"}), identity.ErrConflict)
-			wantErr(t, s.CreateTrust(ctx, identity.Trust{ID: "t9", TrustorUserID: "x", TrusteeUserID: "y",
+			dbtest.WantErr(t, s.CreateTrust(ctx, dup), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateTrust(ctx, identity.Trust{ID: "t1", TrustorUserID: "x", TrusteeUserID: "y"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateTrust(ctx, identity.Trust{ID: "t9", TrustorUserID: "x", TrusteeUserID: "y",
 				RedelegatedTrustID: "missing"}), identity.ErrNotFound)
-			same(t, count(t, d, "SELECT COUNT(*) FROM trust_role WHERE trust_id = ?", "t9"), 0)
+			dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM trust_role WHERE trust_id = ?", "t9"), 0)
 		})
 		t.Run("list", func(t *testing.T) { testListTrusts(t, s) })
 		t.Run("consume", func(t *testing.T) {
-			must(t, s.ConsumeTrustUse(ctx, "t1"))
+			dbtest.Must(t, s.ConsumeTrustUse(ctx, "t1"))
 			got, err := s.GetTrust(ctx, "t1")
-			must(t, err)
-			same(t, *got.RemainingUses, 2)
-			must(t, s.ConsumeTrustUse(ctx, "t2")) // no limit: untouched
+			dbtest.Must(t, err)
+			dbtest.Same(t, *got.RemainingUses, 2)
+			dbtest.Must(t, s.ConsumeTrustUse(ctx, "t2")) // no limit: untouched
 			got, err = s.GetTrust(ctx, "t2")
-			must(t, err)
-			same(t, got.RemainingUses, (*int)(nil))
-			wantErr(t, s.ConsumeTrustUse(ctx, "missing"), identity.ErrNotFound)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.RemainingUses, (*int)(nil))
+			dbtest.WantErr(t, s.ConsumeTrustUse(ctx, "missing"), identity.ErrNotFound)
 		})
 		t.Run("delete", func(t *testing.T) {
 			ids, err := s.DeleteTrust(ctx, "t2")
-			must(t, err)
-			same(t, ids, []string{"t2", "t3", "t4"})
+			dbtest.Must(t, err)
+			dbtest.Same(t, ids, []string{"t2", "t3", "t4"})
 			for _, id := range ids {
 				_, err := s.GetTrust(ctx, id)
-				wantErr(t, err, identity.ErrNotFound)
+				dbtest.WantErr(t, err, identity.ErrNotFound)
 			}
-			same(t, count(t, d, "SELECT COUNT(*) FROM trust_role WHERE trust_id IN (?, ?, ?)", "t2", "t3", "t4"), 0)
+			dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM trust_role WHERE trust_id IN (?, ?, ?)", "t2", "t3", "t4"), 0)
 			ids, err = s.DeleteTrust(ctx, "t5")
-			must(t, err)
-			same(t, ids, []string{"t5"})
+			dbtest.Must(t, err)
+			dbtest.Same(t, ids, []string{"t5"})
 			_, err = s.DeleteTrust(ctx, "t5")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 			got, err := s.ListTrusts(ctx, identity.TrustFilter{})
-			must(t, err)
-			same(t, idsOf(got, trustID), []string{"t1"})
+			dbtest.Must(t, err)
+			dbtest.Same(t, idsOf(got, trustID), []string{"t1"})
 		})
 	})
 }
@@ -104,15 +105,15 @@ func testListTrusts(t *testing.T, s *identitysql.Store) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.ListTrusts(ctx, c.f)
-			must(t, err)
-			same(t, idsOf(got, trustID), c.want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, idsOf(got, trustID), c.want)
 		})
 	}
 	got, err := s.ListTrusts(ctx, identity.TrustFilter{TrustorUserID: "alice"})
-	must(t, err)
-	same(t, got[0].RoleIDs, []string{"member", "reader"})
-	same(t, *got[0].RemainingUses, 3)
-	same(t, got[1].RemainingUses, (*int)(nil))
+	dbtest.Must(t, err)
+	dbtest.Same(t, got[0].RoleIDs, []string{"member", "reader"})
+	dbtest.Same(t, *got[0].RemainingUses, 3)
+	dbtest.Same(t, got[1].RemainingUses, (*int)(nil))
 }
 
 // TestTrustConsumeRace takes the uses of a trust from many goroutines at once:
@@ -121,7 +122,7 @@ func TestTrustConsumeRace(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *identitysql.Store, _ *db.DB) {
 		ctx := context.Background()
-		must(t, s.CreateTrust(ctx, identity.Trust{ID: "t", TrustorUserID: "a", TrusteeUserID: "b", RemainingUses: ptr(5)}))
+		dbtest.Must(t, s.CreateTrust(ctx, identity.Trust{ID: "t", TrustorUserID: "a", TrusteeUserID: "b", RemainingUses: ptr(5)}))
 		var (
 			wg sync.WaitGroup
 			mu sync.Mutex
@@ -139,11 +140,11 @@ func TestTrustConsumeRace(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		same(t, ok, 5)
+		dbtest.Same(t, ok, 5)
 		got, err := s.GetTrust(ctx, "t")
-		must(t, err)
-		same(t, *got.RemainingUses, 0)
-		wantErr(t, s.ConsumeTrustUse(ctx, "t"), identity.ErrNotFound)
+		dbtest.Must(t, err)
+		dbtest.Same(t, *got.RemainingUses, 0)
+		dbtest.WantErr(t, s.ConsumeTrustUse(ctx, "t"), identity.ErrNotFound)
 	})
 }
 
@@ -153,10 +154,10 @@ func TestRevocationEventTrustID(t *testing.T) {
 		ctx := context.Background()
 		at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 		ev, err := s.AddRevocationEvent(ctx, identity.RevocationEvent{TrustID: "trust-1", IssuedBefore: at, RevokedAt: at})
-		must(t, err)
+		dbtest.Must(t, err)
 		got, err := s.ListRevocationEvents(ctx, 0)
-		must(t, err)
-		same(t, got, []identity.RevocationEvent{ev})
-		same(t, got[0].TrustID, "trust-1")
+		dbtest.Must(t, err)
+		dbtest.Same(t, got, []identity.RevocationEvent{ev})
+		dbtest.Same(t, got[0].TrustID, "trust-1")
 	})
 }

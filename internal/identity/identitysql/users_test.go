@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 )
@@ -26,55 +27,55 @@ func TestUsers(t *testing.T) {
 			Description: "admin", Extra: map[string]any{"email": "alice@example.org"},
 			Options:      map[string]any{"ignore_password_expiry": true},
 			PasswordHash: "$2a$10$hash", PasswordCreatedAt: t1.Add(-time.Hour), PasswordExpiresAt: t1}
-		must(t, s.CreateUser(ctx, u1))
-		must(t, s.CreateUser(ctx, identity.User{ID: "u2", Name: "bob", DomainID: "d1", PasswordExpiresAt: t2}))
-		must(t, s.CreateUser(ctx, identity.User{ID: "u3", Name: "same", DomainID: "d2", Enabled: true}))
-		must(t, s.CreateUser(ctx, identity.User{ID: "u4", Name: "same", DomainID: "d1", Enabled: true,
+		dbtest.Must(t, s.CreateUser(ctx, u1))
+		dbtest.Must(t, s.CreateUser(ctx, identity.User{ID: "u2", Name: "bob", DomainID: "d1", PasswordExpiresAt: t2}))
+		dbtest.Must(t, s.CreateUser(ctx, identity.User{ID: "u3", Name: "same", DomainID: "d2", Enabled: true}))
+		dbtest.Must(t, s.CreateUser(ctx, identity.User{ID: "u4", Name: "same", DomainID: "d1", Enabled: true,
 			Extra: map[string]any{}}))
 		mkGroup(t, s, "g1", "d1")
 		mkGroup(t, s, "g2", "d1")
 		for _, m := range [][2]string{{"u1", "g1"}, {"u3", "g1"}, {"u4", "g2"}} {
-			must(t, s.AddUserToGroup(ctx, m[0], m[1]))
+			dbtest.Must(t, s.AddUserToGroup(ctx, m[0], m[1]))
 		}
 
 		t.Run("get", func(t *testing.T) {
 			got, err := s.GetUser(ctx, "u1")
-			must(t, err)
-			same(t, got, u1)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, u1)
 			got, err = s.GetUserByName(ctx, "d1", "same")
-			must(t, err)
-			same(t, got, identity.User{ID: "u4", Name: "same", DomainID: "d1", Enabled: true})
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, identity.User{ID: "u4", Name: "same", DomainID: "d1", Enabled: true})
 		})
 		t.Run("not found", func(t *testing.T) {
 			_, err := s.GetUser(ctx, "missing")
-			wantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
 			_, err = s.GetUserByName(ctx, "d2", "alice")
-			wantErr(t, err, identity.ErrNotFound)
-			wantErr(t, s.CreateUser(ctx, identity.User{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
-			wantErr(t, s.UpdateUser(ctx, identity.User{ID: "missing", Name: "m", DomainID: "d1"}), identity.ErrNotFound)
-			wantErr(t, s.DeleteUser(ctx, "missing"), identity.ErrNotFound)
+			dbtest.WantErr(t, err, identity.ErrNotFound)
+			dbtest.WantErr(t, s.CreateUser(ctx, identity.User{ID: "x", Name: "x", DomainID: "nodomain"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateUser(ctx, identity.User{ID: "missing", Name: "m", DomainID: "d1"}), identity.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteUser(ctx, "missing"), identity.ErrNotFound)
 		})
 		t.Run("conflict", func(t *testing.T) {
-			wantErr(t, s.CreateUser(ctx, identity.User{ID: "u1", Name: "new", DomainID: "d1"}), identity.ErrConflict)
-			wantErr(t, s.CreateUser(ctx, identity.User{ID: "u9", Name: "alice", DomainID: "d1"}), identity.ErrConflict)
-			wantErr(t, s.UpdateUser(ctx, identity.User{ID: "u2", Name: "alice", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateUser(ctx, identity.User{ID: "u1", Name: "new", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.CreateUser(ctx, identity.User{ID: "u9", Name: "alice", DomainID: "d1"}), identity.ErrConflict)
+			dbtest.WantErr(t, s.UpdateUser(ctx, identity.User{ID: "u2", Name: "alice", DomainID: "d1"}), identity.ErrConflict)
 		})
 		t.Run("list", func(t *testing.T) { testListUsers(t, s) })
 		t.Run("update", func(t *testing.T) {
 			upd := identity.User{ID: "u2", Name: "robert", DomainID: "d1", Enabled: true, DefaultProjectID: "p",
 				Description: "d", Extra: map[string]any{"email": "b@example.org"}, Options: map[string]any{"o": "v"},
 				PasswordHash: "h2", PasswordCreatedAt: t1, PasswordExpiresAt: t2}
-			must(t, s.UpdateUser(ctx, upd))
-			must(t, s.UpdateUser(ctx, upd)) // unchanged
+			dbtest.Must(t, s.UpdateUser(ctx, upd))
+			dbtest.Must(t, s.UpdateUser(ctx, upd)) // unchanged
 			got, err := s.GetUser(ctx, "u2")
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 			cleared := identity.User{ID: "u2", Name: "robert", DomainID: "d1"} // password and the rest cleared
-			must(t, s.UpdateUser(ctx, cleared))
+			dbtest.Must(t, s.UpdateUser(ctx, cleared))
 			got, err = s.GetUser(ctx, "u2")
-			must(t, err)
-			same(t, got, cleared)
-			wantErr(t, s.UpdateUser(ctx, identity.User{ID: "u2", Name: "robert", DomainID: "nodomain"}), identity.ErrNotFound)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, cleared)
+			dbtest.WantErr(t, s.UpdateUser(ctx, identity.User{ID: "u2", Name: "robert", DomainID: "nodomain"}), identity.ErrNotFound)
 		})
 		t.Run("delete cascades", func(t *testing.T) { testDeleteUser(t, s, d) })
 	})
@@ -108,14 +109,14 @@ func testListUsers(t *testing.T, s *identitysql.Store) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.ListUsers(ctx, c.f)
-			must(t, err)
-			same(t, idsOf(got, userID), c.want)
+			dbtest.Must(t, err)
+			dbtest.Same(t, idsOf(got, userID), c.want)
 		})
 	}
 	_, err := s.ListUsers(ctx, identity.UserFilter{PasswordExpiresOp: "like", PasswordExpiresAt: t1})
-	wantErr(t, err, identity.ErrValidation)
+	dbtest.WantErr(t, err, identity.ErrValidation)
 	_, err = s.ListUsers(ctx, identity.UserFilter{PasswordExpiresOp: "lt"})
-	wantErr(t, err, identity.ErrValidation)
+	dbtest.WantErr(t, err, identity.ErrValidation)
 }
 
 // testDeleteUser checks that a user's memberships, assignments and application
@@ -132,24 +133,24 @@ func testDeleteUser(t *testing.T, s *identitysql.Store, d *db.DB) {
 		{Type: identity.UserDomain, ActorID: "u1", TargetID: "d1", RoleID: "r", Inherited: true},
 		{Type: identity.UserSystem, ActorID: "u1", TargetID: identity.SystemTarget, RoleID: "r"},
 	}, kept...) {
-		must(t, s.CreateAssignment(ctx, a))
+		dbtest.Must(t, s.CreateAssignment(ctx, a))
 	}
-	must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac1", Name: "a",
+	dbtest.Must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac1", Name: "a",
 		UserID: "u1", RoleIDs: []string{"r"}}))
-	must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac3", Name: "a",
+	dbtest.Must(t, s.CreateApplicationCredential(ctx, identity.ApplicationCredential{ID: "ac3", Name: "a",
 		UserID: "u3", RoleIDs: []string{"r"}}))
 
-	must(t, s.DeleteUser(ctx, "u1"))
+	dbtest.Must(t, s.DeleteUser(ctx, "u1"))
 	_, err := s.GetUser(ctx, "u1")
-	wantErr(t, err, identity.ErrNotFound)
+	dbtest.WantErr(t, err, identity.ErrNotFound)
 	members, err := s.ListUsers(ctx, identity.UserFilter{GroupID: "g1"})
-	must(t, err)
-	same(t, idsOf(members, userID), []string{"u3"})
+	dbtest.Must(t, err)
+	dbtest.Same(t, idsOf(members, userID), []string{"u3"})
 	as, err := s.ListAssignments(ctx, identity.AssignmentFilter{})
-	must(t, err)
-	same(t, as, kept)
+	dbtest.Must(t, err)
+	dbtest.Same(t, as, kept)
 	_, err = s.GetApplicationCredential(ctx, "ac1")
-	wantErr(t, err, identity.ErrNotFound)
-	same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
-	wantErr(t, s.DeleteUser(ctx, "u1"), identity.ErrNotFound)
+	dbtest.WantErr(t, err, identity.ErrNotFound)
+	dbtest.Same(t, count(t, d, "SELECT COUNT(*) FROM application_credential_role"), 1)
+	dbtest.WantErr(t, s.DeleteUser(ctx, "u1"), identity.ErrNotFound)
 }

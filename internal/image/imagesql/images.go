@@ -283,7 +283,7 @@ func (s *Store) UpdateImage(ctx context.Context, img image.Image, from ...image.
 		if err != nil {
 			return writeErr(err)
 		}
-		n, err := affected(res)
+		n, err := db.Affected(res)
 		if err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func (s *Store) UpdateImage(ctx context.Context, img image.Image, from ...image.
 // which counts only changed rows, the row matched but already held every value.
 func checkUnchanged(ctx context.Context, tx *db.Tx, id string, from []image.Status) error {
 	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM images WHERE id = ?`+forUpdate(tx.Engine()), id).
+	err := tx.QueryRowContext(ctx, `SELECT status FROM images WHERE id = ?`+db.ForUpdate(tx.Engine()), id).
 		Scan(&status)
 	if err == sql.ErrNoRows {
 		return image.ErrNotFound

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/image"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
@@ -28,11 +29,11 @@ func TestImages(t *testing.T) {
 
 		t.Run("get", func(t *testing.T) {
 			got, err := s.GetImage(ctx, full.ID)
-			must(t, err)
-			same(t, got, full)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, full)
 			got, err = s.GetImage(ctx, bare.ID)
-			must(t, err)
-			same(t, got, bare)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, bare)
 		})
 		t.Run("create normalizes tags", func(t *testing.T) {
 			img := newImage(uuid(3), "p1", 2)
@@ -40,20 +41,20 @@ func TestImages(t *testing.T) {
 			img.Properties = map[string]string{}
 			mkImage(t, s, img)
 			got, err := s.GetImage(ctx, img.ID)
-			must(t, err)
-			same(t, got.Tags, []string{"a", "z"})
-			same(t, got.Properties, map[string]string(nil))
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.Tags, []string{"a", "z"})
+			dbtest.Same(t, got.Properties, map[string]string(nil))
 		})
 		t.Run("not found", func(t *testing.T) {
 			_, err := s.GetImage(ctx, "missing")
-			wantErr(t, err, image.ErrNotFound)
-			wantErr(t, s.UpdateImage(ctx, newImage("missing", "p1", 0)), image.ErrNotFound)
-			wantErr(t, s.UpdateImage(ctx, newImage("missing", "p1", 0), image.Queued), image.ErrNotFound)
-			wantErr(t, s.DeleteImage(ctx, "missing"), image.ErrNotFound)
+			dbtest.WantErr(t, err, image.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateImage(ctx, newImage("missing", "p1", 0)), image.ErrNotFound)
+			dbtest.WantErr(t, s.UpdateImage(ctx, newImage("missing", "p1", 0), image.Queued), image.ErrNotFound)
+			dbtest.WantErr(t, s.DeleteImage(ctx, "missing"), image.ErrNotFound)
 		})
 		t.Run("conflict and validation", func(t *testing.T) {
-			wantErr(t, s.CreateImage(ctx, newImage(full.ID, "p2", 0)), image.ErrConflict)
-			wantErr(t, s.CreateImage(ctx, image.Image{ID: uuid(9)}), image.ErrValidation)
+			dbtest.WantErr(t, s.CreateImage(ctx, newImage(full.ID, "p2", 0)), image.ErrConflict)
+			dbtest.WantErr(t, s.CreateImage(ctx, image.Image{ID: uuid(9)}), image.ErrValidation)
 		})
 		t.Run("update", func(t *testing.T) {
 			upd := full
@@ -61,11 +62,11 @@ func TestImages(t *testing.T) {
 			upd.Tags = []string{"c"}
 			upd.Properties = map[string]string{"os_distro": "ubuntu", "new": "v"}
 			upd.UpdatedAt = base.Add(time.Hour)
-			must(t, s.UpdateImage(ctx, upd))
-			must(t, s.UpdateImage(ctx, upd, image.Active)) // unchanged row still succeeds
+			dbtest.Must(t, s.UpdateImage(ctx, upd))
+			dbtest.Must(t, s.UpdateImage(ctx, upd, image.Active)) // unchanged row still succeeds
 			got, err := s.GetImage(ctx, full.ID)
-			must(t, err)
-			same(t, got, upd)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, upd)
 			if n := count(t, d, "SELECT COUNT(*) FROM image_properties WHERE image_id = ?", full.ID); n != 2 {
 				t.Errorf("properties rows = %d, want 2", n)
 			}
@@ -74,20 +75,20 @@ func TestImages(t *testing.T) {
 			img := mkImage(t, s, newImage(uuid(4), "p1", 3))
 			img.Status = image.Saving
 			img.Tags = []string{"lost"}
-			wantErr(t, s.UpdateImage(ctx, img, image.Active, image.Killed), image.ErrConflict)
+			dbtest.WantErr(t, s.UpdateImage(ctx, img, image.Active, image.Killed), image.ErrConflict)
 			got, err := s.GetImage(ctx, img.ID)
-			must(t, err)
-			same(t, got.Status, image.Queued)
-			same(t, got.Tags, []string(nil))
-			must(t, s.UpdateImage(ctx, img, image.Queued, image.Killed))
+			dbtest.Must(t, err)
+			dbtest.Same(t, got.Status, image.Queued)
+			dbtest.Same(t, got.Tags, []string(nil))
+			dbtest.Must(t, s.UpdateImage(ctx, img, image.Queued, image.Killed))
 			got, err = s.GetImage(ctx, img.ID)
-			must(t, err)
-			same(t, got, img)
+			dbtest.Must(t, err)
+			dbtest.Same(t, got, img)
 		})
 		t.Run("racing uploads", func(t *testing.T) { testRace(t, s) })
 		t.Run("usage", func(t *testing.T) {
 			c, b, err := s.Usage(ctx, "nobody")
-			must(t, err)
+			dbtest.Must(t, err)
 			if c != 0 || b != 0 {
 				t.Errorf("Usage(nobody) = %d, %d; want 0, 0", c, b)
 			}
@@ -102,17 +103,17 @@ func TestImages(t *testing.T) {
 			u.Size, u.Status = ptr(int64(1000)), image.Deleted
 			mkImage(t, s, u)
 			c, b, err = s.Usage(ctx, "u")
-			must(t, err)
+			dbtest.Must(t, err)
 			if c != 3 || b != 3<<30+5 {
 				t.Errorf("Usage(u) = %d, %d; want 3, %d", c, b, int64(3<<30+5))
 			}
 		})
 		t.Run("delete cascades", func(t *testing.T) {
-			must(t, s.CreateMember(ctx, image.Member{ImageID: full.ID, MemberID: "p2", Status: image.MemberPending,
+			dbtest.Must(t, s.CreateMember(ctx, image.Member{ImageID: full.ID, MemberID: "p2", Status: image.MemberPending,
 				CreatedAt: base, UpdatedAt: base}))
-			must(t, s.DeleteImage(ctx, full.ID))
+			dbtest.Must(t, s.DeleteImage(ctx, full.ID))
 			_, err := s.GetImage(ctx, full.ID)
-			wantErr(t, err, image.ErrNotFound)
+			dbtest.WantErr(t, err, image.ErrNotFound)
 			for _, table := range []string{"image_tags", "image_properties", "image_members"} {
 				if n := count(t, d, "SELECT COUNT(*) FROM "+table+" WHERE image_id = ?", full.ID); n != 0 {
 					t.Errorf("%s rows left = %d", table, n)
@@ -157,7 +158,7 @@ func testRace(t *testing.T, s *imagesql.Store) {
 			t.Fatalf("round %d: %d winners, unexpected errors %v; want exactly one winner", round, wins, errs)
 		}
 		got, err := s.GetImage(ctx, img.ID)
-		must(t, err)
+		dbtest.Must(t, err)
 		if got.Status != image.Saving || len(got.Tags) != 2 {
 			t.Errorf("round %d: after race status %s tags %v", round, got.Status, got.Tags)
 		}

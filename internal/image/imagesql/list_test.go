@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/image"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
@@ -64,7 +65,7 @@ func listFixtures(t *testing.T, s *imagesql.Store) []image.Image {
 		{ImageID: uuid(7), MemberID: "p2", Status: image.MemberAccepted},
 	} {
 		m.CreatedAt, m.UpdatedAt = base, base
-		must(t, s.CreateMember(ctx, m))
+		dbtest.Must(t, s.CreateMember(ctx, m))
 	}
 	return out
 }
@@ -119,40 +120,40 @@ func TestListFilters(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := s.ListImages(ctx, tc.f)
-				must(t, err)
+				dbtest.Must(t, err)
 				var want []string
 				for _, n := range tc.want {
 					want = append(want, uuid(n))
 				}
-				same(t, ids(got), want)
+				dbtest.Same(t, ids(got), want)
 			})
 		}
 		t.Run("full records", func(t *testing.T) {
 			got, err := s.ListImages(ctx, image.ImageFilter{AllProjects: true, IDs: []string{uuid(1), uuid(3)}})
-			must(t, err)
+			dbtest.Must(t, err)
 			for _, img := range got {
 				one, err := s.GetImage(ctx, img.ID)
-				must(t, err)
-				same(t, img, one)
+				dbtest.Must(t, err)
+				dbtest.Same(t, img, one)
 			}
 		})
 		t.Run("bad input", func(t *testing.T) {
 			_, err := s.ListImages(ctx, image.ImageFilter{Sort: []image.SortKey{{Key: "checksum"}}})
-			wantErr(t, err, image.ErrValidation)
+			dbtest.WantErr(t, err, image.ErrValidation)
 			_, err = s.ListImages(ctx, image.ImageFilter{Created: []image.TimeFilter{{Op: "ge", At: base}}})
-			wantErr(t, err, image.ErrValidation)
+			dbtest.WantErr(t, err, image.ErrValidation)
 			_, err = s.ListImages(ctx, image.ImageFilter{Updated: []image.TimeFilter{{Op: "gt"}}})
-			wantErr(t, err, image.ErrValidation)
+			dbtest.WantErr(t, err, image.ErrValidation)
 		})
 		t.Run("marker", func(t *testing.T) {
 			_, err := s.ListImages(ctx, image.ImageFilter{AllProjects: true, Marker: "missing"})
-			wantErr(t, err, image.ErrNotFound)
+			dbtest.WantErr(t, err, image.ErrNotFound)
 			// p9 may not see the private image 1, so it is no marker for p9.
 			_, err = s.ListImages(ctx, image.ImageFilter{Project: "p9", Marker: uuid(1)})
-			wantErr(t, err, image.ErrNotFound)
+			dbtest.WantErr(t, err, image.ErrNotFound)
 			got, err := s.ListImages(ctx, image.ImageFilter{Project: "p9", Marker: uuid(2)})
-			must(t, err)
-			same(t, ids(got), []string{uuid(5)})
+			dbtest.Must(t, err)
+			dbtest.Same(t, ids(got), []string{uuid(5)})
 		})
 	})
 }
@@ -192,7 +193,7 @@ func TestListSortPages(t *testing.T) {
 					for page := 0; page <= len(live); page++ {
 						imgs, err := s.ListImages(ctx, image.ImageFilter{AllProjects: true, Sort: keys,
 							Marker: marker, Limit: limit})
-						must(t, err)
+						dbtest.Must(t, err)
 						if len(imgs) > limit {
 							t.Fatalf("page of %d images, limit %d", len(imgs), limit)
 						}
@@ -202,7 +203,7 @@ func TestListSortPages(t *testing.T) {
 						}
 						marker = imgs[len(imgs)-1].ID
 					}
-					same(t, ids(got), ids(want))
+					dbtest.Same(t, ids(got), ids(want))
 				})
 			}
 		}

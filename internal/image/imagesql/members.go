@@ -81,12 +81,12 @@ func (s *Store) UpdateMember(ctx context.Context, m image.Member) error {
 		if err != nil {
 			return err
 		}
-		n, err := affected(res)
+		n, err := db.Affected(res)
 		if err != nil || n > 0 {
 			return err
 		}
 		// MySQL counts only changed rows: an unchanged member is still a success.
-		ok, err := exists(ctx, tx, `SELECT 1 FROM image_members WHERE image_id = ? AND member_id = ?`,
+		ok, err := db.Exists(ctx, tx, `SELECT 1 FROM image_members WHERE image_id = ? AND member_id = ?`,
 			m.ImageID, m.MemberID)
 		if err != nil {
 			return err

@@ -141,7 +141,7 @@ func queryAssociations(ctx context.Context, q db.Querier, nsID string) ([]image.
 // UpdateNamespace writes ns's own fields, found by its id.
 func (s *Store) UpdateNamespace(ctx context.Context, ns image.Namespace) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		ok, err := exists(ctx, tx, `SELECT 1 FROM metadef_namespaces WHERE id = ?`+forUpdate(tx.Engine()), ns.ID)
+		ok, err := db.Exists(ctx, tx, `SELECT 1 FROM metadef_namespaces WHERE id = ?`+db.ForUpdate(tx.Engine()), ns.ID)
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func insertAssociation(ctx context.Context, tx *db.Tx, nsID string, a image.Reso
 	if a.CreatedAt.IsZero() || a.UpdatedAt.IsZero() {
 		return fmt.Errorf("%w: created_at and updated_at are required", image.ErrValidation)
 	}
-	ok, err := exists(ctx, tx, `SELECT 1 FROM metadef_resource_types WHERE name = ?`, a.Name)
+	ok, err := db.Exists(ctx, tx, `SELECT 1 FROM metadef_resource_types WHERE name = ?`, a.Name)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func (s *Store) DeleteMetadefObject(ctx context.Context, nsID, name string) erro
 // ErrConflict, and no row matching check (run with checkArgs) ErrNotFound.
 func updateOne(ctx context.Context, d *db.DB, update, check string, args []any, checkArgs ...any) error {
 	return d.InTx(ctx, func(tx *db.Tx) error {
-		ok, err := exists(ctx, tx, check+forUpdate(tx.Engine()), checkArgs...)
+		ok, err := db.Exists(ctx, tx, check+db.ForUpdate(tx.Engine()), checkArgs...)
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func (s *Store) DeleteMetadefProperty(ctx context.Context, nsID, name string) er
 // ones when replace is set. A missing namespace is ErrNotFound.
 func (s *Store) CreateMetadefTags(ctx context.Context, nsID string, tags []image.MetadefTag, replace bool) error {
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
-		ok, err := exists(ctx, tx, `SELECT 1 FROM metadef_namespaces WHERE id = ?`, nsID)
+		ok, err := db.Exists(ctx, tx, `SELECT 1 FROM metadef_namespaces WHERE id = ?`, nsID)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/image"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
@@ -23,7 +24,7 @@ func TestNamespaces(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *imagesql.Store, d *db.DB) {
 		ctx := context.Background()
 		rts, err := s.ListResourceTypes(ctx)
-		must(t, err)
+		dbtest.Must(t, err)
 		if len(rts) < 5 || rts[0].Name != "OS::Cinder::Volume" || !rts[0].Protected {
 			t.Fatalf("seeded resource types = %+v", rts)
 		}
@@ -36,52 +37,52 @@ func TestNamespaces(t *testing.T) {
 			Properties: []image.MetadefProperty{{Name: "p", Schema: image.PropertySchema{Title: "P", Type: "string",
 				Enum: []any{"x", "y"}}}},
 			Tags: []image.MetadefTag{{Name: "t1", CreatedAt: base, UpdatedAt: base}}}
-		must(t, s.CreateNamespace(ctx, detail))
-		wantErr(t, s.CreateNamespace(ctx, image.NamespaceDetail{Namespace: newNamespace(uuid(2), ns.Name)}),
+		dbtest.Must(t, s.CreateNamespace(ctx, detail))
+		dbtest.WantErr(t, s.CreateNamespace(ctx, image.NamespaceDetail{Namespace: newNamespace(uuid(2), ns.Name)}),
 			image.ErrConflict)
 
 		got, err := s.GetNamespace(ctx, ns.Name)
-		must(t, err)
-		same(t, got, ns)
+		dbtest.Must(t, err)
+		dbtest.Same(t, got, ns)
 		_, err = s.GetNamespace(ctx, "missing")
-		wantErr(t, err, image.ErrNotFound)
+		dbtest.WantErr(t, err, image.ErrNotFound)
 		objs, err := s.ListMetadefObjects(ctx, ns.ID)
-		must(t, err)
-		same(t, objs, detail.Objects)
+		dbtest.Must(t, err)
+		dbtest.Same(t, objs, detail.Objects)
 		props, err := s.ListMetadefProperties(ctx, ns.ID)
-		must(t, err)
-		same(t, props, detail.Properties)
+		dbtest.Must(t, err)
+		dbtest.Same(t, props, detail.Properties)
 		tags, err := s.ListMetadefTags(ctx, ns.ID)
-		must(t, err)
-		same(t, tags, detail.Tags)
+		dbtest.Must(t, err)
+		dbtest.Same(t, tags, detail.Tags)
 
 		// A rename keeps the contents; visibility and protection are written.
 		ns.Name, ns.Visibility, ns.Protected, ns.UpdatedAt = "renamed", image.Private, true, base.Add(time.Hour)
-		must(t, s.UpdateNamespace(ctx, ns))
+		dbtest.Must(t, s.UpdateNamespace(ctx, ns))
 		all, err := s.ListNamespaces(ctx)
-		must(t, err)
-		same(t, all, []image.Namespace{ns})
-		wantErr(t, s.UpdateNamespace(ctx, newNamespace(uuid(9), "x")), image.ErrNotFound)
+		dbtest.Must(t, err)
+		dbtest.Same(t, all, []image.Namespace{ns})
+		dbtest.WantErr(t, s.UpdateNamespace(ctx, newNamespace(uuid(9), "x")), image.ErrNotFound)
 
 		// An association with an unknown resource type creates the type.
 		a := image.ResourceTypeAssociation{Name: "OS::Custom::Thing", PropertiesTarget: "image",
 			CreatedAt: base, UpdatedAt: base}
-		must(t, s.CreateAssociation(ctx, ns.ID, a))
-		wantErr(t, s.CreateAssociation(ctx, ns.ID, a), image.ErrConflict)
-		wantErr(t, s.CreateAssociation(ctx, uuid(9), ns.ResourceTypes[0]), image.ErrNotFound)
+		dbtest.Must(t, s.CreateAssociation(ctx, ns.ID, a))
+		dbtest.WantErr(t, s.CreateAssociation(ctx, ns.ID, a), image.ErrConflict)
+		dbtest.WantErr(t, s.CreateAssociation(ctx, uuid(9), ns.ResourceTypes[0]), image.ErrNotFound)
 		got, err = s.GetNamespace(ctx, "renamed")
-		must(t, err)
-		same(t, got.ResourceTypes, []image.ResourceTypeAssociation{a, ns.ResourceTypes[0]})
+		dbtest.Must(t, err)
+		dbtest.Same(t, got.ResourceTypes, []image.ResourceTypeAssociation{a, ns.ResourceTypes[0]})
 		rts2, err := s.ListResourceTypes(ctx)
-		must(t, err)
+		dbtest.Must(t, err)
 		if len(rts2) != len(rts)+1 {
 			t.Errorf("resource types after association = %d, want %d", len(rts2), len(rts)+1)
 		}
-		must(t, s.DeleteAssociation(ctx, ns.ID, a.Name))
-		wantErr(t, s.DeleteAssociation(ctx, ns.ID, a.Name), image.ErrNotFound)
+		dbtest.Must(t, s.DeleteAssociation(ctx, ns.ID, a.Name))
+		dbtest.WantErr(t, s.DeleteAssociation(ctx, ns.ID, a.Name), image.ErrNotFound)
 
-		must(t, s.DeleteNamespace(ctx, ns.ID))
-		wantErr(t, s.DeleteNamespace(ctx, ns.ID), image.ErrNotFound)
+		dbtest.Must(t, s.DeleteNamespace(ctx, ns.ID))
+		dbtest.WantErr(t, s.DeleteNamespace(ctx, ns.ID), image.ErrNotFound)
 		for _, table := range []string{"metadef_namespace_resource_types", "metadef_objects", "metadef_properties",
 			"metadef_tags", "metadef_namespaces"} {
 			if n := count(t, d, "SELECT COUNT(*) FROM "+table); n != 0 {
@@ -96,59 +97,59 @@ func TestMetadefItems(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *imagesql.Store, _ *db.DB) {
 		ctx := context.Background()
 		ns := newNamespace(uuid(1), "ns")
-		must(t, s.CreateNamespace(ctx, image.NamespaceDetail{Namespace: ns}))
+		dbtest.Must(t, s.CreateNamespace(ctx, image.NamespaceDetail{Namespace: ns}))
 		later := base.Add(time.Minute)
 
 		o := image.MetadefObject{Name: "o1", Description: "d", CreatedAt: base, UpdatedAt: base}
-		must(t, s.CreateMetadefObject(ctx, ns.ID, o))
-		must(t, s.CreateMetadefObject(ctx, ns.ID, image.MetadefObject{Name: "o2", CreatedAt: base, UpdatedAt: base}))
-		wantErr(t, s.CreateMetadefObject(ctx, ns.ID, o), image.ErrConflict)
-		wantErr(t, s.CreateMetadefObject(ctx, uuid(9), o), image.ErrNotFound)
-		wantErr(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", image.MetadefObject{Name: "o2", CreatedAt: base,
+		dbtest.Must(t, s.CreateMetadefObject(ctx, ns.ID, o))
+		dbtest.Must(t, s.CreateMetadefObject(ctx, ns.ID, image.MetadefObject{Name: "o2", CreatedAt: base, UpdatedAt: base}))
+		dbtest.WantErr(t, s.CreateMetadefObject(ctx, ns.ID, o), image.ErrConflict)
+		dbtest.WantErr(t, s.CreateMetadefObject(ctx, uuid(9), o), image.ErrNotFound)
+		dbtest.WantErr(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", image.MetadefObject{Name: "o2", CreatedAt: base,
 			UpdatedAt: later}), image.ErrConflict)
 		renamed := image.MetadefObject{Name: "o3", Required: []string{"x"}, CreatedAt: base, UpdatedAt: later}
-		must(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", renamed))
-		wantErr(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", renamed), image.ErrNotFound)
+		dbtest.Must(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", renamed))
+		dbtest.WantErr(t, s.UpdateMetadefObject(ctx, ns.ID, "o1", renamed), image.ErrNotFound)
 		got, err := s.GetMetadefObject(ctx, ns.ID, "o3")
-		must(t, err)
-		same(t, got, renamed)
-		must(t, s.DeleteMetadefObject(ctx, ns.ID, "o3"))
-		wantErr(t, s.DeleteMetadefObject(ctx, ns.ID, "o3"), image.ErrNotFound)
+		dbtest.Must(t, err)
+		dbtest.Same(t, got, renamed)
+		dbtest.Must(t, s.DeleteMetadefObject(ctx, ns.ID, "o3"))
+		dbtest.WantErr(t, s.DeleteMetadefObject(ctx, ns.ID, "o3"), image.ErrNotFound)
 		_, err = s.GetMetadefObject(ctx, ns.ID, "o3")
-		wantErr(t, err, image.ErrNotFound)
+		dbtest.WantErr(t, err, image.ErrNotFound)
 
 		p := image.MetadefProperty{Name: "OS::Glance::Image", Schema: image.PropertySchema{Title: "t", Type: "string"}}
-		must(t, s.CreateMetadefProperty(ctx, ns.ID, p))
-		wantErr(t, s.CreateMetadefProperty(ctx, ns.ID, p), image.ErrConflict)
+		dbtest.Must(t, s.CreateMetadefProperty(ctx, ns.ID, p))
+		dbtest.WantErr(t, s.CreateMetadefProperty(ctx, ns.ID, p), image.ErrConflict)
 		p.Schema.Title = "t2"
-		must(t, s.UpdateMetadefProperty(ctx, ns.ID, p.Name, p))
+		dbtest.Must(t, s.UpdateMetadefProperty(ctx, ns.ID, p.Name, p))
 		gotP, err := s.GetMetadefProperty(ctx, ns.ID, p.Name)
-		must(t, err)
-		same(t, gotP, p)
-		wantErr(t, s.UpdateMetadefProperty(ctx, ns.ID, "missing", p), image.ErrNotFound)
-		must(t, s.DeleteMetadefProperty(ctx, ns.ID, p.Name))
+		dbtest.Must(t, err)
+		dbtest.Same(t, gotP, p)
+		dbtest.WantErr(t, s.UpdateMetadefProperty(ctx, ns.ID, "missing", p), image.ErrNotFound)
+		dbtest.Must(t, s.DeleteMetadefProperty(ctx, ns.ID, p.Name))
 		ps, err := s.ListMetadefProperties(ctx, ns.ID)
-		must(t, err)
-		same(t, ps, []image.MetadefProperty(nil))
+		dbtest.Must(t, err)
+		dbtest.Same(t, ps, []image.MetadefProperty(nil))
 
 		tag := func(n string) image.MetadefTag { return image.MetadefTag{Name: n, CreatedAt: base, UpdatedAt: base} }
-		must(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("a"), tag("b")}, false))
-		must(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("c"), tag("b")}, true))
-		wantErr(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("c")}, false), image.ErrConflict)
-		wantErr(t, s.CreateMetadefTags(ctx, uuid(9), []image.MetadefTag{tag("c")}, false), image.ErrNotFound)
+		dbtest.Must(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("a"), tag("b")}, false))
+		dbtest.Must(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("c"), tag("b")}, true))
+		dbtest.WantErr(t, s.CreateMetadefTags(ctx, ns.ID, []image.MetadefTag{tag("c")}, false), image.ErrConflict)
+		dbtest.WantErr(t, s.CreateMetadefTags(ctx, uuid(9), []image.MetadefTag{tag("c")}, false), image.ErrNotFound)
 		ts, err := s.ListMetadefTags(ctx, ns.ID)
-		must(t, err)
-		same(t, ts, []image.MetadefTag{tag("b"), tag("c")})
-		wantErr(t, s.UpdateMetadefTag(ctx, ns.ID, "b", image.MetadefTag{Name: "c", UpdatedAt: later}), image.ErrConflict)
-		must(t, s.UpdateMetadefTag(ctx, ns.ID, "b", image.MetadefTag{Name: "d", UpdatedAt: later}))
+		dbtest.Must(t, err)
+		dbtest.Same(t, ts, []image.MetadefTag{tag("b"), tag("c")})
+		dbtest.WantErr(t, s.UpdateMetadefTag(ctx, ns.ID, "b", image.MetadefTag{Name: "c", UpdatedAt: later}), image.ErrConflict)
+		dbtest.Must(t, s.UpdateMetadefTag(ctx, ns.ID, "b", image.MetadefTag{Name: "d", UpdatedAt: later}))
 		gotT, err := s.GetMetadefTag(ctx, ns.ID, "d")
-		must(t, err)
-		same(t, gotT, image.MetadefTag{Name: "d", CreatedAt: base, UpdatedAt: later})
-		must(t, s.DeleteMetadefTag(ctx, ns.ID, "d"))
-		wantErr(t, s.DeleteMetadefTag(ctx, ns.ID, "d"), image.ErrNotFound)
-		must(t, s.DeleteMetadefTags(ctx, ns.ID))
+		dbtest.Must(t, err)
+		dbtest.Same(t, gotT, image.MetadefTag{Name: "d", CreatedAt: base, UpdatedAt: later})
+		dbtest.Must(t, s.DeleteMetadefTag(ctx, ns.ID, "d"))
+		dbtest.WantErr(t, s.DeleteMetadefTag(ctx, ns.ID, "d"), image.ErrNotFound)
+		dbtest.Must(t, s.DeleteMetadefTags(ctx, ns.ID))
 		ts, err = s.ListMetadefTags(ctx, ns.ID)
-		must(t, err)
-		same(t, ts, []image.MetadefTag(nil))
+		dbtest.Must(t, err)
+		dbtest.Same(t, ts, []image.MetadefTag(nil))
 	})
 }

@@ -20,9 +20,7 @@ package imagesql
 
 import (
 	"context"
-	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -64,22 +62,13 @@ func writeErr(err error) error {
 	return err
 }
 
-// affected returns the rows a statement touched.
-func affected(res sql.Result) (int64, error) {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
-
 // deleteOne runs a delete that must remove a row: none removed is ErrNotFound.
 func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) error {
 	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil {
 		return err
 	}
@@ -87,25 +76,6 @@ func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) err
 		return image.ErrNotFound
 	}
 	return nil
-}
-
-// exists reports whether query returns a row.
-func exists(ctx context.Context, q db.Querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// forUpdate locks the rows a SELECT reads until the transaction ends, on the
-// engines that take row locks; SQLite already holds the whole database.
-func forUpdate(e db.Engine) string {
-	if e == db.SQLite {
-		return ""
-	}
-	return " FOR UPDATE"
 }
 
 // uniqueSorted returns the distinct values of vs in order, nil when there are none.

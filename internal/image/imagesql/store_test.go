@@ -2,9 +2,7 @@ package imagesql_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -44,33 +42,6 @@ func TestMigrations(t *testing.T) {
 	})
 }
 
-// must fails the test on err.
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wantErr checks that err is (or wraps) target; a nil target wants no error.
-func wantErr(t *testing.T, err, target error) {
-	t.Helper()
-	switch {
-	case target == nil && err != nil:
-		t.Errorf("unexpected error: %v", err)
-	case target != nil && !errors.Is(err, target):
-		t.Errorf("error = %v, want %v", err, target)
-	}
-}
-
-// same fails when got and want differ.
-func same[T any](t *testing.T, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got  %+v\nwant %+v", got, want)
-	}
-}
-
 // count returns the single integer a query returns.
 func count(t *testing.T, d *db.DB, q string, args ...any) int {
 	t.Helper()
@@ -97,7 +68,7 @@ func newImage(id, owner string, n int) image.Image {
 // mkImage stores img, failing the test when the store refuses it.
 func mkImage(t *testing.T, s *imagesql.Store, img image.Image) image.Image {
 	t.Helper()
-	must(t, s.CreateImage(context.Background(), img))
+	dbtest.Must(t, s.CreateImage(context.Background(), img))
 	return img
 }
 

@@ -98,13 +98,13 @@ func (s *Store) UpdateTask(ctx context.Context, t image.Task) error {
 	if err != nil {
 		return fmt.Errorf("update task %s: %w", t.ID, writeErr(err))
 	}
-	n, err := affected(res)
+	n, err := db.Affected(res)
 	if err != nil {
 		return fmt.Errorf("update task %s: %w", t.ID, err)
 	}
 	if n == 0 {
 		// MySQL counts changed rows only; tell an unchanged row from a missing one.
-		ok, err := exists(ctx, s.d, `SELECT 1 FROM tasks WHERE id = ?`, t.ID)
+		ok, err := db.Exists(ctx, s.d, `SELECT 1 FROM tasks WHERE id = ?`, t.ID)
 		if err != nil {
 			return fmt.Errorf("update task %s: %w", t.ID, err)
 		}

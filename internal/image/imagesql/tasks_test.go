@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 	"github.com/nimbus-cloud/nimbus/internal/image"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
@@ -20,32 +21,32 @@ func TestTasks(t *testing.T) {
 			Input: map[string]any{"image_id": "img-1",
 				"import_req": map[string]any{"method": map[string]any{"name": "glance-direct"}}},
 			ImageID: "img-1", RequestID: "req-abc", UserID: "u1", CreatedAt: at, UpdatedAt: at}
-		must(t, s.CreateTask(ctx, task))
-		wantErr(t, s.CreateTask(ctx, task), image.ErrConflict)
-		wantErr(t, s.CreateTask(ctx, image.Task{ID: "t0"}), image.ErrValidation)
+		dbtest.Must(t, s.CreateTask(ctx, task))
+		dbtest.WantErr(t, s.CreateTask(ctx, task), image.ErrConflict)
+		dbtest.WantErr(t, s.CreateTask(ctx, image.Task{ID: "t0"}), image.ErrValidation)
 		got, err := s.GetTask(ctx, "t1")
-		must(t, err)
+		dbtest.Must(t, err)
 		if !reflect.DeepEqual(got, task) {
 			t.Fatalf("GetTask = %+v\nwant %+v", got, task)
 		}
 		_, err = s.GetTask(ctx, "missing")
-		wantErr(t, err, image.ErrNotFound)
+		dbtest.WantErr(t, err, image.ErrNotFound)
 
 		task.Status, task.Result = image.TaskSuccess, map[string]any{"image_id": "img-1"}
 		task.UpdatedAt, task.ExpiresAt = at.Add(time.Second), at.Add(48*time.Hour)
-		must(t, s.UpdateTask(ctx, task))
-		must(t, s.UpdateTask(ctx, task)) // unchanged rows are not missing ones
-		wantErr(t, s.UpdateTask(ctx, image.Task{ID: "missing", CreatedAt: at, UpdatedAt: at}), image.ErrNotFound)
+		dbtest.Must(t, s.UpdateTask(ctx, task))
+		dbtest.Must(t, s.UpdateTask(ctx, task)) // unchanged rows are not missing ones
+		dbtest.WantErr(t, s.UpdateTask(ctx, image.Task{ID: "missing", CreatedAt: at, UpdatedAt: at}), image.ErrNotFound)
 		got, err = s.GetTask(ctx, "t1")
-		must(t, err)
+		dbtest.Must(t, err)
 		if !reflect.DeepEqual(got, task) {
 			t.Fatalf("after update = %+v\nwant %+v", got, task)
 		}
 
 		later := image.Task{ID: "t2", Type: image.TaskTypeImport, Status: image.TaskFailure, Owner: "p2",
 			ImageID: "img-1", Message: "boom", CreatedAt: at.Add(time.Minute), UpdatedAt: at.Add(time.Minute)}
-		must(t, s.CreateTask(ctx, later))
-		must(t, s.CreateTask(ctx, image.Task{ID: "t3", Type: image.TaskTypeImport, Status: image.TaskSuccess,
+		dbtest.Must(t, s.CreateTask(ctx, later))
+		dbtest.Must(t, s.CreateTask(ctx, image.Task{ID: "t3", Type: image.TaskTypeImport, Status: image.TaskSuccess,
 			Owner: "p1", ImageID: "img-2", CreatedAt: at, UpdatedAt: at}))
 		for _, c := range []struct {
 			f    image.TaskFilter
@@ -58,7 +59,7 @@ func TestTasks(t *testing.T) {
 			{image.TaskFilter{Type: "other"}, nil},
 		} {
 			list, err := s.ListTasks(ctx, c.f)
-			must(t, err)
+			dbtest.Must(t, err)
 			var ids []string
 			for _, x := range list {
 				ids = append(ids, x.ID)
@@ -77,6 +78,6 @@ func TestTasks(t *testing.T) {
 func mustList(t *testing.T, s *imagesql.Store, imageID string) []image.Task {
 	t.Helper()
 	list, err := s.ListTasks(context.Background(), image.TaskFilter{ImageID: imageID})
-	must(t, err)
+	dbtest.Must(t, err)
 	return list
 }
