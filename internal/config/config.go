@@ -25,17 +25,22 @@ type Config struct {
 	Trust              Trust              `section:"trust"`
 	Image              Image              `section:"image"`
 	GlanceStore        GlanceStore        `section:"glance_store"`
+	Placement          Placement          `section:"placement"`
+	Messaging          Messaging          `section:"oslo_messaging_rabbit"`
+	Compute            Compute            `section:"compute"`
+	Quota              Quota              `section:"quota"`
 }
 
 // Default is the [DEFAULT] section.
 type Default struct {
-	Debug        bool   `ini:"debug" default:"false" help:"Log at debug level."`
-	StatePath    string `ini:"state_path" help:"Directory for databases, keys, images and instances."`
-	TransportURL string `ini:"transport_url" secret:"true" help:"Message bus URL (rabbit://user:pass@host:5672/); empty: in-process bus."`
-	MyIP         string `ini:"my_ip" default:"127.0.0.1" help:"Address other nodes and clients reach this node at; used in catalog URLs."`
-	Host         string `ini:"host" help:"Name of this node; default: the machine's hostname."`
-	BindHost     string `ini:"bind_host" default:"0.0.0.0" help:"Address the API services listen on."`
-	PublicScheme string `ini:"public_scheme" default:"http" choices:"http,https" help:"Scheme of the catalog URLs."`
+	Debug              bool   `ini:"debug" default:"false" help:"Log at debug level."`
+	StatePath          string `ini:"state_path" help:"Directory for databases, keys, images and instances."`
+	TransportURL       string `ini:"transport_url" secret:"true" help:"Message bus URL (rabbit://user:pass@host:5672/); empty: in-process bus."`
+	MyIP               string `ini:"my_ip" default:"127.0.0.1" help:"Address other nodes and clients reach this node at; used in catalog URLs."`
+	Host               string `ini:"host" help:"Name of this node; default: the machine's hostname."`
+	BindHost           string `ini:"bind_host" default:"0.0.0.0" help:"Address the API services listen on."`
+	PublicScheme       string `ini:"public_scheme" default:"http" choices:"http,https" help:"Scheme of the catalog URLs."`
+	RPCResponseTimeout int    `ini:"rpc_response_timeout" default:"60" min:"1" help:"Seconds a bus call waits for its answer."`
 }
 
 // Database is the [database] section.
