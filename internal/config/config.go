@@ -12,23 +12,24 @@ import (
 // one option: `ini` is its upstream name, `default` its value when unset, `secret`
 // masks it in `nimbus config show`, `min`/`max`/`choices` bound it.
 type Config struct {
-	Default            Default            `section:"DEFAULT"`
-	Database           Database           `section:"database"`
-	Identity           Identity           `section:"identity"`
-	Token              Token              `section:"token"`
-	FernetTokens       FernetTokens       `section:"fernet_tokens"`
-	Policy             Policy             `section:"oslo_policy"`
-	AuthToken          AuthToken          `section:"keystone_authtoken"`
-	OsloMiddleware     OsloMiddleware     `section:"oslo_middleware"`
-	SecurityCompliance SecurityCompliance `section:"security_compliance"`
-	Credential         Credential         `section:"credential"`
-	Trust              Trust              `section:"trust"`
-	Image              Image              `section:"image"`
-	GlanceStore        GlanceStore        `section:"glance_store"`
-	Placement          Placement          `section:"placement"`
-	Messaging          Messaging          `section:"oslo_messaging_rabbit"`
-	Compute            Compute            `section:"compute"`
-	Quota              Quota              `section:"quota"`
+	Default            Default                  `section:"DEFAULT"`
+	Database           Database                 `section:"database"`
+	Identity           Identity                 `section:"identity"`
+	Token              Token                    `section:"token"`
+	FernetTokens       FernetTokens             `section:"fernet_tokens"`
+	Policy             Policy                   `section:"oslo_policy"`
+	AuthToken          AuthToken                `section:"keystone_authtoken"`
+	OsloMiddleware     OsloMiddleware           `section:"oslo_middleware"`
+	SecurityCompliance SecurityCompliance       `section:"security_compliance"`
+	Credential         Credential               `section:"credential"`
+	Trust              Trust                    `section:"trust"`
+	Image              Image                    `section:"image"`
+	GlanceStore        GlanceStore              `section:"glance_store"`
+	GlanceDownload     GlanceDownloadProperties `section:"glance_download_properties"`
+	Placement          Placement                `section:"placement"`
+	Messaging          Messaging                `section:"oslo_messaging_rabbit"`
+	Compute            Compute                  `section:"compute"`
+	Quota              Quota                    `section:"quota"`
 }
 
 // Default is the [DEFAULT] section.
@@ -174,6 +175,13 @@ type Image struct {
 	APILimitMax             int    `ini:"api_limit_max" default:"1000" min:"1" help:"Largest page size of image lists."`
 	ShowMultipleLocations   bool   `ini:"show_multiple_locations" default:"false" help:"Show images' locations and let clients add, replace and remove them (http and https URLs only)."`
 	ShowImageDirectURL      bool   `ini:"show_image_direct_url" default:"false" help:"Show an image's first location as direct_url."`
+	ImageCacheDir           string `ini:"image_cache_dir" help:"Directory of the local image cache (the /v2/cache API and cached downloads); empty: no cache."`
+	ImageCacheMaxSize       int64  `ini:"image_cache_max_size" default:"10737418240" min:"0" help:"Bytes the image cache may hold; the least recently used images are pruned beyond it."`
+}
+
+// GlanceDownloadProperties is the [glance_download_properties] section.
+type GlanceDownloadProperties struct {
+	ExtraProperties string `ini:"extra_properties" default:"hw_,trait:,os_distro,os_secure_boot,os_type" help:"Comma-separated property names and prefixes that glance-download copies from the source image."`
 }
 
 // GlanceStore is the [glance_store] section.
