@@ -251,8 +251,10 @@ func (c *Cloud) Close(ctx context.Context) error {
 		c.cancel()
 	}
 	c.wg.Wait()
-	for _, close := range c.closers {
-		if err := close(); err != nil {
+	// Closers run last-added first, as defers do: a service stops before the
+	// stores it uses.
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		if err := c.closers[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}

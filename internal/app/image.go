@@ -33,18 +33,19 @@ var (
 // ImageConfig turns the [image] section into the image service's rules.
 func ImageConfig(cfg *config.Config) image.Config {
 	return image.Config{
-		ImageSizeCap:            cfg.Image.ImageSizeCap,
-		UserStorageQuota:        cfg.Image.UserStorageQuota,
-		ImageCountQuota:         cfg.Image.ImageCountQuota,
-		HashAlgo:                cfg.Image.HashingAlgorithm,
-		ImportMethods:           splitList(cfg.Image.EnabledImportMethods),
-		WebDownloadAllowedHosts: splitList(cfg.Image.WebDownloadAllowedHosts),
-		DiskFormats:             defaultDiskFormats,
-		ContainerFormats:        defaultContainerFormats,
-		ListLimit:               cfg.Image.LimitParamDefault,
-		ListMax:                 cfg.Image.APILimitMax,
-		ShowMultipleLocations:   cfg.Image.ShowMultipleLocations,
-		ShowDirectURL:           cfg.Image.ShowImageDirectURL,
+		ImageSizeCap:             cfg.Image.ImageSizeCap,
+		UserStorageQuota:         cfg.Image.UserStorageQuota,
+		ImageCountQuota:          cfg.Image.ImageCountQuota,
+		HashAlgo:                 cfg.Image.HashingAlgorithm,
+		ImportMethods:            splitList(cfg.Image.EnabledImportMethods),
+		WebDownloadAllowedHosts:  splitList(cfg.Image.WebDownloadAllowedHosts),
+		DiskFormats:              defaultDiskFormats,
+		ContainerFormats:         defaultContainerFormats,
+		ListLimit:                cfg.Image.LimitParamDefault,
+		ListMax:                  cfg.Image.APILimitMax,
+		ShowMultipleLocations:    cfg.Image.ShowMultipleLocations,
+		ShowDirectURL:            cfg.Image.ShowImageDirectURL,
+		GlanceDownloadProperties: splitList(cfg.GlanceDownload.ExtraProperties),
 	}
 }
 
@@ -180,10 +181,12 @@ func (c *Cloud) startImage(ctx context.Context) error {
 		Inspect: func(diskFormat string) image.Inspector {
 			return inspector{format.NewInspector(diskFormat), c.cfg.Image.RequireImageFormatMatch}
 		},
-		Authz: auth.NewAuthorizer(enforcer),
-		Log:   c.log.With("service", "image"),
-		Fetch: webFetcher(splitList(c.cfg.Image.WebDownloadAllowedHosts), c.cfg.Image.ImageSizeCap),
+		Authz:  auth.NewAuthorizer(enforcer),
+		Log:    c.log.With("service", "image"),
+		Fetch:  webFetcher(splitList(c.cfg.Image.WebDownloadAllowedHosts), c.cfg.Image.ImageSizeCap),
+		Remote: newRemoteImages(c.IdentityURL),
 	})
+	c.closers = append(c.closers, svc.Close)
 	ln, err := c.listen(c.cfg.Image.BindPort)
 	if err != nil {
 		return fmt.Errorf("image: %w", err)

@@ -168,7 +168,7 @@ type Image struct {
 	UserStorageQuota        int64  `ini:"user_storage_quota" default:"0" min:"0" help:"Most image bytes a project may store; 0: unlimited."`
 	ImageCountQuota         int64  `ini:"image_count_total" default:"0" min:"0" help:"Most images a project may own; 0: unlimited."`
 	HashingAlgorithm        string `ini:"hashing_algorithm" default:"sha512" choices:"sha256,sha384,sha512" help:"Algorithm of os_hash_value."`
-	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download."`
+	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download, glance-download."`
 	WebDownloadAllowedHosts string `ini:"web_download_allowed_hosts" help:"Comma-separated hosts web-download may fetch from; empty: none."`
 	LimitParamDefault       int    `ini:"limit_param_default" default:"25" min:"1" help:"Default page size of image lists."`
 	RequireImageFormatMatch bool   `ini:"require_image_format_match" default:"true" help:"Refuse image data that is not in its declared disk_format. When false, data of no known format is still accepted under any declared format; data of another known format, and unsafe images, are always refused."`

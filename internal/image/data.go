@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 )
 
 // Policy rules of the data path, as glance's policies name them.
@@ -229,6 +230,8 @@ func (s *Service) activate(ctx context.Context, id string, from Status, w writte
 	}
 	img.Checksum, img.HashAlgo, img.HashValue = w.checksum, s.cfg.HashAlgo, w.hashValue
 	img.Location, img.Stores = w.location, []string{w.store}
+	delete(img.Properties, propImportingTo)
+	delete(img.Properties, propImportTask)
 	img.Status = Active
 	img.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateImage(ctx, img, from); err != nil {
@@ -244,11 +247,30 @@ func (s *Service) activate(ctx context.Context, id string, from Status, w writte
 // restore puts image id back in queued after a failed upload in status from,
 // as glance's _restore: size and virtual size cleared. It only logs failures.
 func (s *Service) restore(ctx context.Context, id string, from Status) {
+	s.revert(ctx, id, from, nil)
+}
+
+// revert is restore that also puts back orig's formats and properties, which
+// an import may have changed on the way. An import that fails leaves
+// os_glance_failed_import naming the stores it was importing to.
+func (s *Service) revert(ctx context.Context, id string, from Status, orig *Image) {
 	ctx = context.WithoutCancel(ctx)
 	img, err := s.store.GetImage(ctx, id)
 	if err != nil || img.Status != from {
 		return
 	}
+	if orig != nil {
+		img.DiskFormat, img.ContainerFormat = orig.DiskFormat, orig.ContainerFormat
+		img.Properties = maps.Clone(orig.Properties)
+	}
+	if stores, ok := img.Properties[propImportingTo]; ok {
+		if img.Properties == nil {
+			img.Properties = map[string]string{}
+		}
+		img.Properties[propFailedImport] = stores
+	}
+	delete(img.Properties, propImportingTo)
+	delete(img.Properties, propImportTask)
 	img.Status, img.Size, img.VirtualSize, img.Location = Queued, nil, nil, ""
 	img.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateImage(ctx, img, from); err != nil && !errors.Is(err, ErrNotFound) {

@@ -312,7 +312,7 @@ func TestStageAndImport(t *testing.T) {
 	cfg := Config{ImportMethods: []string{MethodGlanceDirect}}
 	f := newDPFixture(cfg, Queued)
 	ctx := dpCtx()
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrConflict) {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("import before staging: %v", err)
 	}
 	if err := f.svc.StageData(ctx, "img", strings.NewReader("staged data"), -1); err != nil {
@@ -322,10 +322,10 @@ func TestStageAndImport(t *testing.T) {
 	if img.Status != Uploading || *img.Size != 11 || f.staging.count() != 1 {
 		t.Fatalf("after stage: %+v", img)
 	}
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodWebDownload}); !errors.Is(err, ErrValidation) {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodWebDownload}); !errors.Is(err, ErrValidation) {
 		t.Fatalf("disabled method: %v", err)
 	}
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodGlanceDirect}); err != nil {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodGlanceDirect}); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	img, _ = f.store.GetImage(ctx, "img")
@@ -341,7 +341,7 @@ func TestImportUnsafeStagedData(t *testing.T) {
 	if err := f.svc.StageData(ctx, "img", strings.NewReader("UNSAFE"), -1); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrUnsupported) {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("import of unsafe data: %v", err)
 	}
 	img, _ := f.store.GetImage(ctx, "img")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 const (
 	MethodGlanceDirect = "glance-direct"
 	MethodWebDownload  = "web-download"
+	// MethodGlanceDownload copies an image from another region's image service.
+	MethodGlanceDownload = "glance-download"
 )
 
 // ImportRequest is the body of POST /v2/images/{id}/import.
@@ -20,6 +23,8 @@ type ImportRequest struct {
 	Method string
 	// URI is web-download's source.
 	URI string
+	// Remote names glance-download's source.
+	Remote RemoteSource
 	// RequestID is the API request's id, recorded on the import's task.
 	RequestID string
 }
@@ -100,10 +105,14 @@ func (s *Service) staged(ctx context.Context, id string, w written) error {
 	return err
 }
 
-// Import imports image id's data by req's method (POST /v2/images/{id}/import).
-// glance-direct moves staged data into the backend, hashing and inspecting it
-// on the way: uploading -> importing -> active; when it fails the staged data
-// is dropped and the image is queued again.
+// Import starts importing image id's data by req's method (POST
+// /v2/images/{id}/import) and returns once the import is accepted: the image
+// is claimed (importing, with os_glance_import_task and
+// os_glance_importing_to_stores set) and an api_image_import task records the
+// work, which runs in the background. When it fails, the image is back where
+// it was (queued, with its own properties), the task says why and
+// os_glance_failed_import names the store; glance-direct's staged data is
+// dropped.
 func (s *Service) Import(ctx context.Context, id string, req ImportRequest) error {
 	if req.Method == "" {
 		return errorf(ErrValidation, "Import request requires a 'name' field.")
@@ -121,24 +130,79 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 	if err := importable(img, req.Method); err != nil {
 		return err
 	}
+	var run func(ctx context.Context, img Image) error
 	switch req.Method {
 	case MethodGlanceDirect:
-		return s.withTask(ctx, img, req, func() error { return s.importStaged(ctx, img) })
+		run = s.importStaged
 	case MethodWebDownload:
 		if !s.allowedURI(req.URI) {
 			return errorf(ErrValidation, "URI for web-download does not pass filtering: %s", req.URI)
 		}
-		return s.withTask(ctx, img, req, func() error { return s.importWeb(ctx, img, req.URI) })
+		if s.fetch == nil {
+			return errorf(ErrNotFound, "'%s' method is not available at this site.", MethodWebDownload)
+		}
+		run = func(ctx context.Context, img Image) error { return s.importWeb(ctx, img, req.URI) }
+	case MethodGlanceDownload:
+		if err := s.checkRemote(&req.Remote); err != nil {
+			return err
+		}
+		run = func(ctx context.Context, img Image) error { return s.importRemote(ctx, img, req.Remote) }
+	default:
+		return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
 	}
-	return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
+	from := img.Status
+	taskID := s.newID()
+	img.Status = Importing
+	img.Properties = maps.Clone(img.Properties)
+	if img.Properties == nil {
+		img.Properties = map[string]string{}
+	}
+	img.Properties[propImportTask] = taskID
+	img.Properties[propImportingTo] = s.backend.Name()
+	delete(img.Properties, propFailedImport)
+	img.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateImage(ctx, img, from); err != nil {
+		return s.casError(err, img.ID, Importing)
+	}
+	t, recorded := s.startTask(ctx, taskID, img, req)
+	// The import outlives the request: it keeps the caller (whose token
+	// glance-download uses) but not the request's cancellation, and ends when
+	// the service closes.
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(s.bgCtx, cancel)
+	s.goRun(func() {
+		defer cancel()
+		defer stop()
+		err := run(bctx, img)
+		if err != nil {
+			s.log.Info("image import failed", "image_id", img.ID, "method", req.Method, "error", err)
+			if errors.Is(err, context.Canceled) && s.bgCtx.Err() != nil {
+				err = errorf(ErrConflict, "The import was interrupted because the image service stopped; import the image again.")
+			}
+		}
+		if recorded {
+			s.finishTask(context.WithoutCancel(bctx), t, err)
+		}
+		if s.onImport != nil {
+			s.onImport(img.ID, err)
+		}
+	})
+	return nil
 }
+
+// Properties glance keeps on an image while and after it imports.
+const (
+	propImportTask   = "os_glance_import_task"
+	propImportingTo  = "os_glance_importing_to_stores"
+	propFailedImport = "os_glance_failed_import"
+)
 
 // importable is glance's check of an image's status and formats for method.
 func importable(img Image, method string) error {
 	switch {
 	case img.Status == Active:
 		return errorf(ErrConflict, "Image with status active cannot be target for import")
-	case method == MethodWebDownload && img.Status != Queued:
+	case (method == MethodWebDownload || method == MethodGlanceDownload) && img.Status != Queued:
 		return errorf(ErrConflict, "Image needs to be in 'queued' state to use '%s' method", method)
 	case method == MethodGlanceDirect && img.Status != Uploading:
 		return errorf(ErrConflict, "Image needs to be staged before 'glance-direct' method can be used")
@@ -150,13 +214,9 @@ func importable(img Image, method string) error {
 	return nil
 }
 
-// importStaged moves img's staged data into the backend.
+// importStaged moves img's staged data into the backend; img is importing.
 func (s *Service) importStaged(ctx context.Context, img Image) error {
 	staged := img.Location
-	img.Status = Importing
-	if err := s.store.UpdateImage(ctx, img, Uploading); err != nil {
-		return s.casError(err, img.ID, Importing)
-	}
 	fail := func(err error) error {
 		if derr := s.staging.Delete(context.WithoutCancel(ctx), staged); derr != nil {
 			s.log.Error("delete staged data", "image_id", img.ID, "error", derr)

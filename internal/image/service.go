@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/auth"
@@ -39,6 +40,10 @@ type Config struct {
 	// ShowDirectURL shows an image's first location as direct_url
 	// (show_image_direct_url).
 	ShowDirectURL bool
+	// GlanceDownloadProperties are the property names and prefixes that
+	// glance-download copies from the source image
+	// ([glance_download_properties] extra_properties).
+	GlanceDownloadProperties []string
 }
 
 // Inspector reads an image's bytes as they stream past and reports what they
@@ -73,6 +78,15 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	newID   func() string
+	remote  RemoteImages
+
+	// Imports run in the background, after the API has answered 202: goRun
+	// starts one, bgCtx ends them all at Close, and bg counts those running.
+	goRun    func(func())
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+	onImport func(id string, err error) // tests observe finished imports
 }
 
 // Deps are the collaborators of a Service.
@@ -90,6 +104,12 @@ type Deps struct {
 	// Fetch opens the data at a web-download URI already checked against
 	// web_download_allowed_hosts; nil leaves web-download unavailable.
 	Fetch func(ctx context.Context, uri string) (io.ReadCloser, error)
+	// Remote reads images of other image services for glance-download; nil
+	// leaves glance-download unavailable.
+	Remote RemoteImages
+	// Go runs background work such as imports; nil runs it on goroutines that
+	// Close cancels and waits for.
+	Go func(func())
 }
 
 // New returns a Service.
@@ -106,8 +126,27 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.HashAlgo == "" {
 		cfg.HashAlgo = "sha512"
 	}
-	return &Service{cfg: cfg, store: d.Store, backend: d.Backend, staging: d.Staging, inspect: d.Inspect,
-		fetch: d.Fetch, authz: d.Authz, log: d.Log, now: d.Now, newID: d.NewID}
+	s := &Service{cfg: cfg, store: d.Store, backend: d.Backend, staging: d.Staging, inspect: d.Inspect,
+		fetch: d.Fetch, authz: d.Authz, log: d.Log, now: d.Now, newID: d.NewID, remote: d.Remote, goRun: d.Go}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	if s.goRun == nil {
+		s.goRun = func(f func()) {
+			s.bg.Add(1)
+			go func() {
+				defer s.bg.Done()
+				f()
+			}()
+		}
+	}
+	return s
+}
+
+// Close cancels the imports still running and waits for them to give up:
+// each leaves its image as it was before the import and nothing stored.
+func (s *Service) Close() error {
+	s.bgCancel()
+	s.bg.Wait()
+	return nil
 }
 
 // NewID returns a glance-style id: a random UUID with dashes.

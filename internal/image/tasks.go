@@ -135,21 +135,10 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	return s.store.ListTasks(ctx, f)
 }
 
-// withTask runs an import of img as req asks, recording it as an
-// api_image_import task: processing while it runs, then success or failure
-// with the error's message. A task that cannot be recorded is logged, never
+// startTask records an api_image_import task, processing, for the import
+// of img that req asks for. A task that cannot be recorded is logged, never
 // fatal to the import.
-func (s *Service) withTask(ctx context.Context, img Image, req ImportRequest, run func() error) error {
-	t, ok := s.startTask(ctx, img, req)
-	err := run()
-	if ok {
-		s.finishTask(context.WithoutCancel(ctx), t, err)
-	}
-	return err
-}
-
-// startTask records a processing import task for img.
-func (s *Service) startTask(ctx context.Context, img Image, req ImportRequest) (Task, bool) {
+func (s *Service) startTask(ctx context.Context, id string, img Image, req ImportRequest) (Task, bool) {
 	var userID, project string
 	if c, err := caller(ctx); err == nil {
 		userID, project = c.UserID, c.ProjectID
@@ -158,13 +147,18 @@ func (s *Service) startTask(ctx context.Context, img Image, req ImportRequest) (
 	if req.URI != "" {
 		method["uri"] = req.URI
 	}
+	if req.Method == MethodGlanceDownload {
+		method["glance_image_id"] = req.Remote.ImageID
+		method["glance_region"] = req.Remote.Region
+		method["glance_service_interface"] = req.Remote.Interface
+	}
 	stores := []any{}
 	if s.backend != nil {
 		stores = append(stores, s.backend.Name())
 	}
 	now := s.now().UTC()
 	t := Task{
-		ID: s.newID(), Type: TaskTypeImport, Status: TaskProcessing, Owner: project,
+		ID: id, Type: TaskTypeImport, Status: TaskProcessing, Owner: project,
 		Input: map[string]any{
 			"image_id": img.ID,
 			"import_req": map[string]any{"method": method, "stores": stores,

@@ -85,7 +85,7 @@ func TestImportRecordsTask(t *testing.T) {
 	if err := f.svc.StageData(ctx, "img", strings.NewReader("staged data"), -1); err != nil {
 		t.Fatalf("StageData: %v", err)
 	}
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodGlanceDirect, RequestID: "req-1"}); err != nil {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodGlanceDirect, RequestID: "req-1"}); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	tasks, err := f.svc.ImageTasks(ctx, "img")
@@ -123,7 +123,7 @@ func TestFailedImportRecordsTask(t *testing.T) {
 	if err := f.svc.StageData(ctx, "img", strings.NewReader("UNSAFE data"), -1); err != nil {
 		t.Fatalf("StageData: %v", err)
 	}
-	if err := f.svc.Import(ctx, "img", ImportRequest{Method: MethodGlanceDirect}); err == nil {
+	if err := importSync(ctx, f.svc, "img", ImportRequest{Method: MethodGlanceDirect}); err == nil {
 		t.Fatal("import of unsafe data succeeded")
 	}
 	tasks, err := f.svc.ImageTasks(ctx, "img")
@@ -136,7 +136,7 @@ func TestFailedImportRecordsTask(t *testing.T) {
 func TestImportRefusedRecordsNoTask(t *testing.T) {
 	t.Parallel()
 	f, ts := newTaskFixture(Config{ImportMethods: []string{MethodGlanceDirect}}, Queued)
-	if err := f.svc.Import(dpCtx(), "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrConflict) {
+	if err := importSync(dpCtx(), f.svc, "img", ImportRequest{Method: MethodGlanceDirect}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("import before staging: %v", err)
 	}
 	if len(ts.tasks) != 0 {
@@ -148,4 +148,16 @@ func TestImportRefusedRecordsNoTask(t *testing.T) {
 func dpCtxOf(project string) context.Context {
 	return auth.WithCaller(context.Background(), &auth.Caller{ProjectID: project, UserID: "u-" + project,
 		Roles: []auth.Role{{Name: "member"}}})
+}
+
+// importSync runs an import to its end and returns its error: Import's own
+// refusal, or the failure of the work it started in the background.
+func importSync(ctx context.Context, svc *Service, id string, req ImportRequest) error {
+	var runErr error
+	svc.goRun = func(f func()) { f() }
+	svc.onImport = func(_ string, err error) { runErr = err }
+	if err := svc.Import(ctx, id, req); err != nil {
+		return err
+	}
+	return runErr
 }

@@ -32,7 +32,7 @@ func TestWebDownloadImport(t *testing.T) {
 	data := strings.Repeat("web image ", 5000)
 	f, fetched := webFixture(Config{}, strings.NewReader(data), nil)
 	req := ImportRequest{Method: MethodWebDownload, URI: "https://images.example.org/cirros.img"}
-	if err := f.svc.Import(dpCtx(), "img", req); err != nil {
+	if err := importSync(dpCtx(), f.svc, "img", req); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	img, _ := f.store.GetImage(context.Background(), "img")
@@ -44,7 +44,7 @@ func TestWebDownloadImport(t *testing.T) {
 	if len(*fetched) != 1 || (*fetched)[0] != req.URI {
 		t.Errorf("fetched %v", *fetched)
 	}
-	if err := f.svc.Import(dpCtx(), "img", req); !errors.Is(err, ErrConflict) {
+	if err := importSync(dpCtx(), f.svc, "img", req); !errors.Is(err, ErrConflict) {
 		t.Errorf("second import of an active image: %v, want conflict", err)
 	}
 }
@@ -73,7 +73,7 @@ func TestWebDownloadRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			f, fetched := webFixture(c.cfg, c.body, c.fetchErr)
-			err := f.svc.Import(dpCtx(), "img", ImportRequest{Method: MethodWebDownload, URI: c.uri})
+			err := importSync(dpCtx(), f.svc, "img", ImportRequest{Method: MethodWebDownload, URI: c.uri})
 			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("Import = %v; want %v containing %q", err, c.kind, c.msg)
 			}
@@ -91,7 +91,7 @@ func TestWebDownloadRefused(t *testing.T) {
 func TestWebDownloadWithoutFetcher(t *testing.T) {
 	t.Parallel()
 	f := newDPFixture(Config{ImportMethods: []string{MethodWebDownload}, WebDownloadAllowedHosts: []string{"h"}}, Queued)
-	err := f.svc.Import(dpCtx(), "img", ImportRequest{Method: MethodWebDownload, URI: "http://h/x"})
+	err := importSync(dpCtx(), f.svc, "img", ImportRequest{Method: MethodWebDownload, URI: "http://h/x"})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Import without a fetcher = %v; want not found", err)
 	}

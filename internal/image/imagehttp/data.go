@@ -166,6 +166,10 @@ type importBody struct {
 	Method *struct {
 		Name string `json:"name"`
 		URI  string `json:"uri"`
+		// glance-download's source.
+		GlanceImageID          string `json:"glance_image_id"`
+		GlanceRegion           string `json:"glance_region"`
+		GlanceServiceInterface string `json:"glance_service_interface"`
 	} `json:"method"`
 }
 
@@ -180,7 +184,9 @@ func (h *Handler) importData(w http.ResponseWriter, r *http.Request) {
 		h.mw.Render(w, r, http.StatusBadRequest, "Import request requires a 'method' field.")
 		return
 	}
-	req := image.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, RequestID: api.RequestID(r.Context())}
+	req := image.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, RequestID: api.RequestID(r.Context()),
+		Remote: image.RemoteSource{ImageID: body.Method.GlanceImageID, Region: body.Method.GlanceRegion,
+			Interface: body.Method.GlanceServiceInterface}}
 	if err := h.svc.Import(r.Context(), r.PathValue("image_id"), req); err != nil {
 		h.writeDataError(w, r, err)
 		return

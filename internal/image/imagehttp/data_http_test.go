@@ -463,15 +463,19 @@ func TestImport(t *testing.T) {
 			id := c.create(t, "raw")
 			resp := c.Do(t, "POST", c.ImageURL+"/v2/images/"+id+"/import", c.tok,
 				map[string]any{"method": map[string]any{"name": "web-download", "uri": src.URL + tc.path}})
-			if !tc.ok {
-				if resp.Status != http.StatusBadRequest || !bytes.Contains(resp.Body, []byte(tc.msg)) {
-					t.Errorf("import: %d %s; want 400 containing %q", resp.Status, resp.Body, tc.msg)
-				}
-				c.wantQueuedAndClean(t, id)
-				return
-			}
 			if resp.Status != http.StatusAccepted {
 				t.Fatalf("import: %d %s", resp.Status, resp.Body)
+			}
+			if !tc.ok {
+				task := c.waitTask(t, id)
+				if task["status"] != "failure" || !strings.Contains(fmt.Sprint(task["message"]), tc.msg) {
+					t.Errorf("import task = %v; want a failure containing %q", task, tc.msg)
+				}
+				c.wantQueuedAndClean(t, id)
+				if failed := c.image(t, id)["os_glance_failed_import"]; failed != "file" {
+					t.Errorf("os_glance_failed_import = %v, want file", failed)
+				}
+				return
 			}
 			c.waitActive(t, id, wantMD5, len(data))
 		})
@@ -506,6 +510,22 @@ func TestWebDownloadDisabledByDefault(t *testing.T) {
 	if resp.Status != http.StatusBadRequest {
 		t.Errorf("web-download when disabled: %d %s; want 400", resp.Status, resp.Body)
 	}
+}
+
+// waitTask waits for the import task of image id to finish and returns it.
+func (c *dataCloud) waitTask(t *testing.T, id string) map[string]any {
+	t.Helper()
+	var task map[string]any
+	cloudtest.Eventually(t, 10*time.Second, func() bool {
+		resp := c.Do(t, "GET", c.ImageURL+"/v2/images/"+id+"/tasks", c.tok, nil)
+		tasks, _ := resp.JSON(t)["tasks"].([]any)
+		if len(tasks) != 1 {
+			return false
+		}
+		task, _ = tasks[0].(map[string]any)
+		return task["status"] == "success" || task["status"] == "failure"
+	}, "import task to finish")
+	return task
 }
 
 // waitActive waits for image id to become active with the checksum and size.

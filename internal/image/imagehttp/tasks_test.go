@@ -20,6 +20,7 @@ func TestImportTasks(t *testing.T) {
 	}
 	reqID := resp.Header.Get("X-Openstack-Request-Id")
 
+	c.waitTask(t, id)
 	resp = c.Do(t, "GET", c.ImageURL+"/v2/images/"+id+"/tasks", c.tok, nil)
 	if resp.Status != http.StatusOK {
 		t.Fatalf("image tasks: %d %s", resp.Status, resp.Body)
