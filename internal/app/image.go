@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/image"
 	"github.com/nimbus-cloud/nimbus/internal/image/filestore"
 	"github.com/nimbus-cloud/nimbus/internal/image/format"
+	"github.com/nimbus-cloud/nimbus/internal/image/imagecache"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagehttp"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
 )
@@ -94,27 +96,7 @@ func (i inspector) Write(b []byte) (int, error) {
 // sizeCap, and never reads more than sizeCap+1 bytes (so the upload path sees
 // the excess and refuses it as too large).
 func webFetcher(allowed []string, sizeCap int64) func(ctx context.Context, uri string) (io.ReadCloser, error) {
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConns:          4,
-		},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			host := strings.ToLower(req.URL.Hostname())
-			switch {
-			case len(via) >= 10:
-				return errors.New("too many redirects")
-			case req.URL.Scheme != "http" && req.URL.Scheme != "https",
-				!slices.ContainsFunc(allowed, func(h string) bool { return strings.EqualFold(h, host) }):
-				return fmt.Errorf("redirect to %s refused: host not allowed", req.URL.Redacted())
-			}
-			return nil
-		},
-	}
+	client := allowedHostsClient(allowed)
 	return func(ctx context.Context, uri string) (io.ReadCloser, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {
@@ -142,11 +124,51 @@ func webFetcher(allowed []string, sizeCap int64) func(ctx context.Context, uri s
 	}
 }
 
+// allowedHostsClient is an HTTP client with connect, handshake and header
+// timeouts that follows redirects only to http(s) URLs on the allowed hosts.
+func allowedHostsClient(allowed []string) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          4,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			host := strings.ToLower(req.URL.Hostname())
+			switch {
+			case len(via) >= 10:
+				return errors.New("too many redirects")
+			case req.URL.Scheme != "http" && req.URL.Scheme != "https",
+				!slices.ContainsFunc(allowed, func(h string) bool { return strings.EqualFold(h, host) }):
+				return fmt.Errorf("redirect to %s refused: host not allowed", req.URL.Redacted())
+			}
+			return nil
+		},
+	}
+}
+
 // callerValidator validates tokens in process through the identity service.
 type callerValidator struct{ svc *identity.Service }
 
 func (v callerValidator) ValidateToken(ctx context.Context, token string) (*auth.Caller, error) {
 	return v.svc.ValidateCaller(ctx, token)
+}
+
+// imageCache opens the local image cache when [image] image_cache_dir is
+// set; nil (a nil interface, not a nil pointer) leaves caching off.
+func imageCache(cfg *config.Config, log *slog.Logger) (image.Cache, error) {
+	if cfg.Image.ImageCacheDir == "" {
+		return nil, nil
+	}
+	ic, err := imagecache.New(cfg.Image.ImageCacheDir, imagecache.Options{MaxSize: cfg.Image.ImageCacheMaxSize,
+		Log: log.With("service", "image", "component", "cache")})
+	if err != nil {
+		return nil, fmt.Errorf("image cache: %w", err)
+	}
+	return ic, nil
 }
 
 // startImage opens the image database and stores, registers the image
@@ -161,11 +183,11 @@ func (c *Cloud) startImage(ctx context.Context) error {
 		return err
 	}
 	c.dbs = append(c.dbs, d)
-	backend, err := filestore.New(c.cfg.ImageDataDir())
+	backend, otherStores, closers, err := openImageStores(c.cfg)
 	if err != nil {
-		return fmt.Errorf("image store: %w", err)
+		return err
 	}
-	c.closers = append(c.closers, backend.Close)
+	c.closers = append(c.closers, closers...)
 	staging, err := filestore.New(filepath.Join(c.cfg.ImageDataDir(), "staging"))
 	if err != nil {
 		return fmt.Errorf("image staging store: %w", err)
@@ -176,15 +198,21 @@ func (c *Cloud) startImage(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load image policy: %w", err)
 	}
+	cache, err := imageCache(c.cfg, c.log)
+	if err != nil {
+		return err
+	}
 	svc := image.New(ImageConfig(c.cfg), image.Deps{
 		Store: imagesql.New(d), Backend: backend, Staging: staging,
 		Inspect: func(diskFormat string) image.Inspector {
 			return inspector{format.NewInspector(diskFormat), c.cfg.Image.RequireImageFormatMatch}
 		},
-		Authz:  auth.NewAuthorizer(enforcer),
-		Log:    c.log.With("service", "image"),
-		Fetch:  webFetcher(splitList(c.cfg.Image.WebDownloadAllowedHosts), c.cfg.Image.ImageSizeCap),
-		Remote: newRemoteImages(c.IdentityURL),
+		Authz:       auth.NewAuthorizer(enforcer),
+		Log:         c.log.With("service", "image"),
+		Fetch:       webFetcher(splitList(c.cfg.Image.WebDownloadAllowedHosts), c.cfg.Image.ImageSizeCap),
+		Remote:      newRemoteImages(c.IdentityURL),
+		OtherStores: otherStores,
+		Cache:       cache,
 	})
 	c.closers = append(c.closers, svc.Close)
 	ln, err := c.listen(c.cfg.Image.BindPort)

@@ -40,6 +40,8 @@ var rules = []rule{
 	{"plumbing knows no service", func(p string) bool {
 		return strings.HasPrefix(p, module+"/internal/api") || strings.HasPrefix(p, module+"/internal/db") || strings.HasPrefix(p, module+"/internal/config")
 	}, []string{module + "/internal/identity", module + "/internal/auth", module + "/internal/app"}},
+	{"the image cache is files, not transports or SQL", func(p string) bool { return p == module+"/internal/image/imagecache" },
+		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

@@ -168,13 +168,14 @@ type Image struct {
 	UserStorageQuota        int64  `ini:"user_storage_quota" default:"0" min:"0" help:"Most image bytes a project may store; 0: unlimited."`
 	ImageCountQuota         int64  `ini:"image_count_total" default:"0" min:"0" help:"Most images a project may own; 0: unlimited."`
 	HashingAlgorithm        string `ini:"hashing_algorithm" default:"sha512" choices:"sha256,sha384,sha512" help:"Algorithm of os_hash_value."`
-	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download, glance-download."`
+	EnabledImportMethods    string `ini:"enabled_import_methods" default:"glance-direct" help:"Comma-separated import methods: glance-direct, web-download, glance-download, copy-image."`
 	WebDownloadAllowedHosts string `ini:"web_download_allowed_hosts" help:"Comma-separated hosts web-download may fetch from; empty: none."`
 	LimitParamDefault       int    `ini:"limit_param_default" default:"25" min:"1" help:"Default page size of image lists."`
 	RequireImageFormatMatch bool   `ini:"require_image_format_match" default:"true" help:"Refuse image data that is not in its declared disk_format. When false, data of no known format is still accepted under any declared format; data of another known format, and unsafe images, are always refused."`
 	APILimitMax             int    `ini:"api_limit_max" default:"1000" min:"1" help:"Largest page size of image lists."`
 	ShowMultipleLocations   bool   `ini:"show_multiple_locations" default:"false" help:"Show images' locations and let clients add, replace and remove them (http and https URLs only)."`
 	ShowImageDirectURL      bool   `ini:"show_image_direct_url" default:"false" help:"Show an image's first location as direct_url."`
+	EnabledBackends         string `ini:"enabled_backends" help:"Several image stores, as glance's enabled_backends: comma-separated id:type pairs, e.g. fast:file,cheap:file,web:http. file stores keep data (the default one in filesystem_store_datadir, the others in subdirectories named by their id); an http store is read-only and serves images whose locations are http(s) URLs on web_download_allowed_hosts. Empty: one store, file."`
 	ImageCacheDir           string `ini:"image_cache_dir" help:"Directory of the local image cache (the /v2/cache API and cached downloads); empty: no cache."`
 	ImageCacheMaxSize       int64  `ini:"image_cache_max_size" default:"10737418240" min:"0" help:"Bytes the image cache may hold; the least recently used images are pruned beyond it."`
 }
@@ -187,6 +188,7 @@ type GlanceDownloadProperties struct {
 // GlanceStore is the [glance_store] section.
 type GlanceStore struct {
 	FilesystemStoreDatadir string `ini:"filesystem_store_datadir" help:"Directory of image data; default: state_path/images."`
+	DefaultBackend         string `ini:"default_backend" help:"With [image] enabled_backends: the store images go to when a request names none; default: the first."`
 }
 
 // ImageDataDir is the effective image data directory.

@@ -29,6 +29,22 @@ type Data struct {
 // /v2/images/{id}/file). size is the size the client declared, -1 when it
 // declared none. On any failure the image is back in queued and no data stays.
 func (s *Service) UploadData(ctx context.Context, id string, body io.Reader, size int64) error {
+	return s.UploadDataTo(ctx, id, "", body, size)
+}
+
+// UploadDataTo is UploadData into the named store (X-Image-Meta-Store); ""
+// is the default store.
+func (s *Service) UploadDataTo(ctx context.Context, id, store string, body io.Reader, size int64) error {
+	b := s.backend
+	if store != "" {
+		var err error
+		if b, err = s.storeOf(store); err != nil {
+			if _, exists := s.stores[store]; exists {
+				return err
+			}
+			return errorf(ErrValidation, "Store for identifier %s not found", store)
+		}
+	}
 	img, member, err := s.visibleImage(ctx, id)
 	if err != nil {
 		return err
@@ -47,7 +63,7 @@ func (s *Service) UploadData(ctx context.Context, id string, body io.Reader, siz
 	if err := s.store.UpdateImage(ctx, img, Queued); err != nil {
 		return s.casError(err, id, Saving)
 	}
-	w, err := s.write(ctx, s.backend, img, body, size, limit, true)
+	w, err := s.write(ctx, b, img, body, size, limit, true)
 	if err != nil {
 		s.restore(ctx, id, Saving)
 		return err
@@ -209,7 +225,7 @@ func (s *Service) casError(err error, id string, to Status) error {
 func (s *Service) activate(ctx context.Context, id string, from Status, w written) error {
 	ctx = context.WithoutCancel(ctx)
 	gone := func() error {
-		if err := s.backend.Delete(ctx, w.location); err != nil {
+		if err := s.stores[w.store].Delete(ctx, w.location); err != nil {
 			s.log.Error("delete data of an image deleted during upload", "image_id", id, "error", err)
 		}
 		return errorf(ErrGone, "Image %s could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.", id)
@@ -229,9 +245,10 @@ func (s *Service) activate(ctx context.Context, id string, from Status, w writte
 		img.VirtualSize = &vs
 	}
 	img.Checksum, img.HashAlgo, img.HashValue = w.checksum, s.cfg.HashAlgo, w.hashValue
-	img.Location, img.Stores = w.location, []string{w.store}
-	delete(img.Properties, propImportingTo)
-	delete(img.Properties, propImportTask)
+	img.Location, img.Stores, img.Copies = w.location, []string{w.store}, map[string]string{w.store: w.location}
+	if _, importing := img.Properties[propImportingTo]; importing {
+		doneImporting(&img, w.store, false)
+	}
 	img.Status = Active
 	img.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateImage(ctx, img, from); err != nil {
@@ -264,14 +281,12 @@ func (s *Service) revert(ctx context.Context, id string, from Status, orig *Imag
 		img.Properties = maps.Clone(orig.Properties)
 	}
 	if stores, ok := img.Properties[propImportingTo]; ok {
-		if img.Properties == nil {
-			img.Properties = map[string]string{}
+		for _, st := range splitStores(stores) {
+			doneImporting(&img, st, true)
 		}
-		img.Properties[propFailedImport] = stores
 	}
-	delete(img.Properties, propImportingTo)
 	delete(img.Properties, propImportTask)
-	img.Status, img.Size, img.VirtualSize, img.Location = Queued, nil, nil, ""
+	img.Status, img.Size, img.VirtualSize, img.Location, img.Stores, img.Copies = Queued, nil, nil, "", nil, nil
 	img.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateImage(ctx, img, from); err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.Error("restore image to queued", "image_id", id, "error", err)
@@ -280,6 +295,7 @@ func (s *Service) revert(ctx context.Context, id string, from Status, orig *Imag
 
 // DownloadData opens image id's data (GET /v2/images/{id}/file). An image
 // without data is ErrNoData; a deactivated one is forbidden to non-admins.
+// An active image's data comes from the local image cache when it holds it.
 func (s *Service) DownloadData(ctx context.Context, id string) (Data, error) {
 	img, member, err := s.visibleImage(ctx, id)
 	if err != nil {
@@ -295,10 +311,24 @@ func (s *Service) DownloadData(ctx context.Context, id string) (Data, error) {
 	if err := s.authorizeImage(ctx, RuleDownloadImage, img, member); err != nil {
 		return Data{}, err
 	}
-	if img.Location == "" || img.Status != Active && img.Status != Deactivated {
+	if img.Status != Active && img.Status != Deactivated {
 		return Data{}, errorf(ErrNoData, "Image %s has no data.", id)
 	}
-	body, size, err := s.backend.Open(ctx, img.Location)
+	if d, ok := s.cachedData(ctx, img); ok {
+		return d, nil
+	}
+	if img.Location == "" {
+		// An image made from locations: a read-only store may read one.
+		body, size, err := s.locationData(ctx, img)
+		if errors.Is(err, ErrNotFound) {
+			return Data{}, errorf(ErrNoData, "Image %s has no data.", id)
+		}
+		if err != nil {
+			return Data{}, fmt.Errorf("open the locations of image %s: %w", id, err)
+		}
+		return Data{Image: img, Body: body, Size: size}, nil
+	}
+	body, size, err := s.dataBackend(img).Open(ctx, img.Location)
 	if errors.Is(err, ErrNotFound) {
 		return Data{}, errorf(ErrNoData, "Image %s has no data.", id)
 	}

@@ -59,7 +59,7 @@ func (s *Service) checkRemote(src *RemoteSource) error {
 // source's disk and container formats and the properties glance-download
 // copies, then its data, hashed and inspected as any upload. On failure img
 // gets back its own formats and properties and is queued again.
-func (s *Service) importRemote(ctx context.Context, img Image, src RemoteSource) error {
+func (s *Service) importRemote(ctx context.Context, img Image, b Backend, src RemoteSource) error {
 	orig := img
 	orig.Properties = maps.Clone(img.Properties)
 	fail := func(err error) error {
@@ -103,7 +103,7 @@ func (s *Service) importRemote(ctx context.Context, img Image, src RemoteSource)
 		return fail(errorf(ErrValidation, "Failed to download the data of image %s from region %s: %v", src.ImageID, src.Region, err))
 	}
 	defer body.Close()
-	w, err := s.write(ctx, s.backend, img, body, -1, limit, true)
+	w, err := s.write(ctx, b, img, body, -1, limit, true)
 	if err != nil {
 		return fail(err)
 	}

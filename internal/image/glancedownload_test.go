@@ -61,7 +61,8 @@ func TestGlanceDownloadImport(t *testing.T) {
 		t.Fatalf("import: %v", err)
 	}
 	img, _ := f.store.GetImage(context.Background(), "img")
-	want := map[string]string{"hw_cpu_cores": "5", "trait:STORAGE_DISK_SSD": "required", "os_distro": "rhel", "mine": "kept"}
+	want := map[string]string{"hw_cpu_cores": "5", "trait:STORAGE_DISK_SSD": "required", "os_distro": "rhel", "mine": "kept",
+		propImportingTo: "", propFailedImport: ""}
 	if img.Status != Active || img.DiskFormat != "iso" || img.ContainerFormat != "ovf" || *img.Size != int64(len(r.data)) ||
 		len(img.Properties) != len(want) {
 		t.Fatalf("image after glance-download = %+v", img)

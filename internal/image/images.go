@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 )
 
@@ -189,15 +190,23 @@ func (s *Service) deleteData(ctx context.Context, img Image) {
 	if img.Location == "" {
 		return
 	}
-	b := s.backend
-	if (img.Status == Uploading || img.Status == Importing) && s.staging != nil {
-		b = s.staging
-	}
-	if b == nil {
+	if img.Status == Uploading || img.Status == Importing {
+		if s.staging != nil {
+			if err := s.staging.Delete(ctx, img.Location); err != nil {
+				s.log.ErrorContext(ctx, "delete staged image data", "image_id", img.ID, "error", err)
+			}
+		}
 		return
 	}
-	if err := b.Delete(ctx, img.Location); err != nil {
-		s.log.ErrorContext(ctx, "delete image data", "image_id", img.ID, "error", err)
+	for store, loc := range copiesOf(img) {
+		b, ok := s.stores[store]
+		if !ok {
+			s.log.ErrorContext(ctx, "image data in a store this site no longer has", "image_id", img.ID, "store", store)
+			continue
+		}
+		if err := b.Delete(ctx, loc); err != nil {
+			s.log.ErrorContext(ctx, "delete image data", "image_id", img.ID, "store", store, "error", err)
+		}
 	}
 }
 
@@ -379,6 +388,7 @@ func cloneImage(img Image) Image {
 		out.Properties[k] = v
 	}
 	out.Stores = append([]string(nil), img.Stores...)
+	out.Copies = maps.Clone(img.Copies)
 	out.Locations = nil
 	for _, l := range img.Locations {
 		out.Locations = append(out.Locations, cloneLocation(l))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,9 +39,11 @@ func newService(t *testing.T, cfg image.Config) *image.Service {
 	if cfg.ListLimit == 0 {
 		cfg.ListLimit, cfg.ListMax = 25, 1000
 	}
-	clock := time.Date(2026, 11, 27, 10, 10, 44, 0, time.UTC)
+	// A clock a second further at each reading; parallel subtests share it.
+	var ticks atomic.Int64
+	start := time.Date(2026, 11, 27, 10, 10, 44, 0, time.UTC)
 	return image.New(cfg, image.Deps{Store: imagesql.New(d), Authz: auth.NewAuthorizer(enf),
-		Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+		Now: func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * time.Second) }})
 }
 
 // as returns a context of a caller on project with roles.

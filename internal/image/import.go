@@ -25,26 +25,27 @@ type ImportRequest struct {
 	URI string
 	// Remote names glance-download's source.
 	Remote RemoteSource
+	// Stores, AllStores and StoreHeader (X-Image-Meta-Store) choose the
+	// stores to import to: the default store when none is set.
+	Stores      []string
+	AllStores   bool
+	StoreHeader string
+	// AllStoresMustSucceed, true when nil, fails the whole import when one
+	// store fails; otherwise the image is active in the stores that worked.
+	AllStoresMustSucceed *bool
 	// RequestID is the API request's id, recorded on the import's task.
 	RequestID string
 }
 
 // StoreInfo is one entry of GET /v2/info/stores.
 type StoreInfo struct {
-	ID      string
-	Default bool
+	ID       string
+	Default  bool
+	ReadOnly bool
 }
 
 // ImportMethods lists the enabled import methods (GET /v2/info/import).
 func (s *Service) ImportMethods() []string { return slices.Clone(s.cfg.ImportMethods) }
-
-// Stores lists the stores images may be kept in (GET /v2/info/stores).
-func (s *Service) Stores() []StoreInfo {
-	if s.backend == nil {
-		return nil
-	}
-	return []StoreInfo{{ID: s.backend.Name(), Default: true}}
-}
 
 // StageData streams body into the staging area as image id's data (PUT
 // /v2/images/{id}/stage): queued -> uploading. Format inspection and hashing
@@ -124,13 +125,21 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 	if err != nil {
 		return err
 	}
-	if err := s.authorizeImage(ctx, RuleModifyImage, img, member); err != nil {
+	rule := RuleModifyImage
+	if req.Method == MethodCopyImage {
+		rule = RuleCopyImage
+	}
+	if err := s.authorizeImage(ctx, rule, img, member); err != nil {
 		return err
 	}
 	if err := importable(img, req.Method); err != nil {
 		return err
 	}
-	var run func(ctx context.Context, img Image) error
+	stores, err := s.importStores(img, req)
+	if err != nil {
+		return err
+	}
+	var run func(ctx context.Context, img Image, store Backend) error
 	switch req.Method {
 	case MethodGlanceDirect:
 		run = s.importStaged
@@ -141,30 +150,38 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 		if s.fetch == nil {
 			return errorf(ErrNotFound, "'%s' method is not available at this site.", MethodWebDownload)
 		}
-		run = func(ctx context.Context, img Image) error { return s.importWeb(ctx, img, req.URI) }
+		run = func(ctx context.Context, img Image, b Backend) error { return s.importWeb(ctx, img, b, req.URI) }
 	case MethodGlanceDownload:
 		if err := s.checkRemote(&req.Remote); err != nil {
 			return err
 		}
-		run = func(ctx context.Context, img Image) error { return s.importRemote(ctx, img, req.Remote) }
+		run = func(ctx context.Context, img Image, b Backend) error { return s.importRemote(ctx, img, b, req.Remote) }
+	case MethodCopyImage:
+		if len(stores) == 0 {
+			// Every store has the image already: nothing to copy. The
+			// image says so the way a finished copy does.
+			return s.nothingToCopy(ctx, img)
+		}
 	default:
 		return errorf(ErrValidation, "Unknown import method name '%s'.", req.Method)
 	}
 	from := img.Status
 	taskID := s.newID()
-	img.Status = Importing
+	if req.Method != MethodCopyImage {
+		img.Status = Importing
+	}
 	img.Properties = maps.Clone(img.Properties)
 	if img.Properties == nil {
 		img.Properties = map[string]string{}
 	}
 	img.Properties[propImportTask] = taskID
-	img.Properties[propImportingTo] = s.backend.Name()
-	delete(img.Properties, propFailedImport)
+	img.Properties[propImportingTo] = strings.Join(stores, ",")
+	img.Properties[propFailedImport] = ""
 	img.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateImage(ctx, img, from); err != nil {
-		return s.casError(err, img.ID, Importing)
+		return s.casError(err, img.ID, img.Status)
 	}
-	t, recorded := s.startTask(ctx, taskID, img, req)
+	t, recorded := s.startTask(ctx, taskID, img, req, stores)
 	// The import outlives the request: it keeps the caller (whose token
 	// glance-download uses) but not the request's cancellation, and ends when
 	// the service closes.
@@ -173,7 +190,14 @@ func (s *Service) Import(ctx context.Context, id string, req ImportRequest) erro
 	s.goRun(func() {
 		defer cancel()
 		defer stop()
-		err := run(bctx, img)
+		var err error
+		rest := stores
+		if run != nil {
+			err, rest = run(bctx, img, s.stores[stores[0]]), stores[1:]
+		}
+		if err == nil && len(rest) > 0 {
+			err = s.copyToStores(bctx, img.ID, rest, req.mustSucceed())
+		}
 		if err != nil {
 			s.log.Info("image import failed", "image_id", img.ID, "method", req.Method, "error", err)
 			if errors.Is(err, context.Canceled) && s.bgCtx.Err() != nil {
@@ -200,6 +224,12 @@ const (
 // importable is glance's check of an image's status and formats for method.
 func importable(img Image, method string) error {
 	switch {
+	case method == MethodCopyImage && img.Status != Active:
+		return errorf(ErrConflict, "Only images with status active can be targeted for copying")
+	case method == MethodCopyImage && img.Properties[propImportTask] != "":
+		return errorf(ErrConflict, "Image %s is being copied already; try again when it is done.", img.ID)
+	case method == MethodCopyImage:
+		return nil
 	case img.Status == Active:
 		return errorf(ErrConflict, "Image with status active cannot be target for import")
 	case (method == MethodWebDownload || method == MethodGlanceDownload) && img.Status != Queued:
@@ -215,7 +245,7 @@ func importable(img Image, method string) error {
 }
 
 // importStaged moves img's staged data into the backend; img is importing.
-func (s *Service) importStaged(ctx context.Context, img Image) error {
+func (s *Service) importStaged(ctx context.Context, img Image, b Backend) error {
 	staged := img.Location
 	fail := func(err error) error {
 		if derr := s.staging.Delete(context.WithoutCancel(ctx), staged); derr != nil {
@@ -233,7 +263,7 @@ func (s *Service) importStaged(ctx context.Context, img Image) error {
 	if s.cfg.ImageSizeCap > 0 {
 		limit = s.cfg.ImageSizeCap
 	}
-	w, err := s.write(ctx, s.backend, img, r, size, limit, true)
+	w, err := s.write(ctx, b, img, r, size, limit, true)
 	if err != nil {
 		return fail(err)
 	}

@@ -77,8 +77,11 @@ type Image struct {
 	// them, in order; see ImageLocations for the list as shown, which also
 	// names the Backend's Location once data is uploaded.
 	Locations []Location
-	// Stores lists the backends holding the data ("file").
-	Stores    []string
+	// Stores lists the stores holding the data, the one Location is in first.
+	Stores []string
+	// Copies maps each store of Stores to the data's location there; the
+	// first store's is Location.
+	Copies    map[string]string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -79,6 +79,9 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	remote  RemoteImages
+	// stores are every store by id; storeIDs lists them, the default first.
+	stores   map[string]Backend
+	storeIDs []string
 
 	// Imports run in the background, after the API has answered 202: goRun
 	// starts one, bgCtx ends them all at Close, and bg counts those running.
@@ -87,6 +90,9 @@ type Service struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	onImport func(id string, err error) // tests observe finished imports
+
+	// cache is the local image cache and its prefetcher; nil without one.
+	cache *localCache
 }
 
 // Deps are the collaborators of a Service.
@@ -104,12 +110,19 @@ type Deps struct {
 	// Fetch opens the data at a web-download URI already checked against
 	// web_download_allowed_hosts; nil leaves web-download unavailable.
 	Fetch func(ctx context.Context, uri string) (io.ReadCloser, error)
+	// OtherStores are the stores beside Backend, the default one, when the
+	// site has several (glance's enabled_backends); images are copied to them
+	// by copy-image or imported to them by request.
+	OtherStores []Backend
 	// Remote reads images of other image services for glance-download; nil
 	// leaves glance-download unavailable.
 	Remote RemoteImages
 	// Go runs background work such as imports; nil runs it on goroutines that
 	// Close cancels and waits for.
 	Go func(func())
+	// Cache is the local image cache (image_cache_dir); nil: no cache, and
+	// the cache API answers 404.
+	Cache Cache
 }
 
 // New returns a Service.
@@ -128,6 +141,13 @@ func New(cfg Config, d Deps) *Service {
 	}
 	s := &Service{cfg: cfg, store: d.Store, backend: d.Backend, staging: d.Staging, inspect: d.Inspect,
 		fetch: d.Fetch, authz: d.Authz, log: d.Log, now: d.Now, newID: d.NewID, remote: d.Remote, goRun: d.Go}
+	s.stores = map[string]Backend{}
+	for _, b := range append([]Backend{d.Backend}, d.OtherStores...) {
+		if b != nil {
+			s.stores[b.Name()] = b
+			s.storeIDs = append(s.storeIDs, b.Name())
+		}
+	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if s.goRun == nil {
 		s.goRun = func(f func()) {
@@ -138,14 +158,19 @@ func New(cfg Config, d Deps) *Service {
 			}()
 		}
 	}
+	if d.Cache != nil {
+		s.enableCache(d.Cache, prefetchDelay)
+	}
 	return s
 }
 
 // Close cancels the imports still running and waits for them to give up:
-// each leaves its image as it was before the import and nothing stored.
+// each leaves its image as it was before the import and nothing stored. It
+// also stops the cache prefetcher, whose copy in progress stays queued.
 func (s *Service) Close() error {
 	s.bgCancel()
 	s.bg.Wait()
+	s.stopCache()
 	return nil
 }
 

@@ -138,7 +138,7 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 // startTask records an api_image_import task, processing, for the import
 // of img that req asks for. A task that cannot be recorded is logged, never
 // fatal to the import.
-func (s *Service) startTask(ctx context.Context, id string, img Image, req ImportRequest) (Task, bool) {
+func (s *Service) startTask(ctx context.Context, id string, img Image, req ImportRequest, stores []string) (Task, bool) {
 	var userID, project string
 	if c, err := caller(ctx); err == nil {
 		userID, project = c.UserID, c.ProjectID
@@ -152,18 +152,18 @@ func (s *Service) startTask(ctx context.Context, id string, img Image, req Impor
 		method["glance_region"] = req.Remote.Region
 		method["glance_service_interface"] = req.Remote.Interface
 	}
-	stores := []any{}
-	if s.backend != nil {
-		stores = append(stores, s.backend.Name())
+	backends := make([]any, 0, len(stores))
+	for _, st := range stores {
+		backends = append(backends, st)
 	}
 	now := s.now().UTC()
 	t := Task{
 		ID: id, Type: TaskTypeImport, Status: TaskProcessing, Owner: project,
 		Input: map[string]any{
 			"image_id": img.ID,
-			"import_req": map[string]any{"method": method, "stores": stores,
-				"all_stores_must_succeed": true},
-			"backend": stores,
+			"import_req": map[string]any{"method": method, "stores": backends,
+				"all_stores_must_succeed": req.mustSucceed(), "all_stores": req.AllStores},
+			"backend": backends,
 		},
 		ImageID: img.ID, RequestID: req.RequestID, UserID: userID, CreatedAt: now, UpdatedAt: now,
 	}

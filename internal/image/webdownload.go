@@ -9,7 +9,7 @@ import (
 // backend as img's data; img is importing. The data is hashed and inspected on
 // the way, and counted against the size cap and the owner's quota. On failure
 // the image is queued again and nothing is stored.
-func (s *Service) importWeb(ctx context.Context, img Image, uri string) error {
+func (s *Service) importWeb(ctx context.Context, img Image, b Backend, uri string) error {
 	limit, err := s.uploadLimit(ctx, img.Owner, -1)
 	if err != nil {
 		s.restore(ctx, img.ID, Importing)
@@ -21,7 +21,7 @@ func (s *Service) importWeb(ctx context.Context, img Image, uri string) error {
 		return errorf(ErrValidation, "Failed to download the image data from %s: %v", uri, err)
 	}
 	defer body.Close()
-	w, err := s.write(ctx, s.backend, img, body, -1, limit, true)
+	w, err := s.write(ctx, b, img, body, -1, limit, true)
 	if err != nil {
 		s.restore(ctx, img.ID, Importing)
 		return err

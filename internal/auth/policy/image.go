@@ -19,10 +19,11 @@ import "slices"
 //
 // When no image exists yet (add_image, get_images) the target is
 // {project_id, owner: the requested owner, else the caller's project;
-// visibility: the requested one, else private}. Task, cache and discovery
-// rules take an empty target; metadef rules take {project_id: the
-// namespace's owner (the caller's project when there is no namespace),
-// visibility: the namespace's visibility}.
+// visibility: the requested one, else private}. Task and discovery rules
+// take an empty target; cache rules the named image's (cache_image,
+// cache_delete of one image), else an empty one; metadef rules take
+// {project_id: the namespace's owner (the caller's project when there is no
+// namespace), visibility: the namespace's visibility}.
 //
 // Glance hides what a caller cannot see: a denied rule other than get_image
 // answers 404 when get_image is denied too, 403 otherwise. get_image lets a

@@ -40,6 +40,7 @@ const (
 // Store keeps image data as files in one directory. It is safe for
 // concurrent use; Puts of different ids proceed in parallel.
 type Store struct {
+	name string
 	dir  string
 	root *os.Root
 	bufs sync.Pool // *[]byte of bufSize
@@ -50,6 +51,12 @@ var _ image.Backend = (*Store)(nil)
 // New opens the store in dir, creating it with mode 0700 when missing, and
 // removes temporary files that uploads interrupted more than an hour ago left.
 func New(dir string) (*Store, error) {
+	return NewNamed("file", dir)
+}
+
+// NewNamed is New for a store with its own id, one of several a site has
+// (glance's enabled_backends).
+func NewNamed(name, dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("resolve image directory %s: %w", dir, err)
@@ -61,7 +68,7 @@ func New(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image directory: %w", err)
 	}
-	s := &Store{dir: abs, root: root}
+	s := &Store{name: name, dir: abs, root: root}
 	s.bufs.New = func() any { b := make([]byte, bufSize); return &b }
 	if err := s.removeStale(time.Now().Add(-staleAfter)); err != nil {
 		_ = root.Close()
@@ -78,8 +85,8 @@ func (s *Store) Close() error {
 // Dir returns the absolute directory the store keeps its files in.
 func (s *Store) Dir() string { return s.dir }
 
-// Name returns "file", the store id glance reports for this backend.
-func (s *Store) Name() string { return "file" }
+// Name returns the store's id: "file" unless NewNamed named it.
+func (s *Store) Name() string { return s.name }
 
 // Put streams r into <dir>/<id> and returns "file://<dir>/<id>". The data
 // is durable when Put returns. It fails with image.ErrConflict when id

@@ -33,7 +33,7 @@ func (h *Handler) uploadData(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.svc.UploadData(r.Context(), r.PathValue("image_id"), r.Body, size); err != nil {
+	if err := h.svc.UploadDataTo(r.Context(), r.PathValue("image_id"), r.Header.Get("X-Image-Meta-Store"), r.Body, size); err != nil {
 		h.writeDataError(w, r, err)
 		return
 	}
@@ -171,6 +171,9 @@ type importBody struct {
 		GlanceRegion           string `json:"glance_region"`
 		GlanceServiceInterface string `json:"glance_service_interface"`
 	} `json:"method"`
+	Stores               []string `json:"stores"`
+	AllStores            *bool    `json:"all_stores"`
+	AllStoresMustSucceed *bool    `json:"all_stores_must_succeed"`
 }
 
 // importData is POST /v2/images/{image_id}/import: 202 once accepted.
@@ -186,7 +189,9 @@ func (h *Handler) importData(w http.ResponseWriter, r *http.Request) {
 	}
 	req := image.ImportRequest{Method: body.Method.Name, URI: body.Method.URI, RequestID: api.RequestID(r.Context()),
 		Remote: image.RemoteSource{ImageID: body.Method.GlanceImageID, Region: body.Method.GlanceRegion,
-			Interface: body.Method.GlanceServiceInterface}}
+			Interface: body.Method.GlanceServiceInterface},
+		Stores: body.Stores, AllStores: body.AllStores != nil && *body.AllStores,
+		AllStoresMustSucceed: body.AllStoresMustSucceed, StoreHeader: r.Header.Get("X-Image-Meta-Store")}
 	if err := h.svc.Import(r.Context(), r.PathValue("image_id"), req); err != nil {
 		h.writeDataError(w, r, err)
 		return
@@ -219,13 +224,19 @@ func (h *Handler) importInfo(w http.ResponseWriter, r *http.Request) {
 type storeView struct {
 	ID      string `json:"id"`
 	Default bool   `json:"default,omitempty"`
+	// ReadOnly is "true" on read-only stores, a string as glance renders it.
+	ReadOnly string `json:"read-only,omitempty"`
 }
 
 // storesInfo is GET /v2/info/stores.
 func (h *Handler) storesInfo(w http.ResponseWriter, r *http.Request) {
 	stores := []storeView{}
 	for _, s := range h.svc.Stores() {
-		stores = append(stores, storeView{ID: s.ID, Default: s.Default})
+		v := storeView{ID: s.ID, Default: s.Default}
+		if s.ReadOnly {
+			v.ReadOnly = "true"
+		}
+		stores = append(stores, v)
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"stores": stores})
 }

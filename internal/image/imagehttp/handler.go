@@ -35,6 +35,7 @@ func Register(srv *api.Server, svc *image.Service, v auth.Validator, maxBody int
 	h.dataRoutes(srv)
 	h.metadefRoutes(srv)
 	h.taskRoutes(srv)
+	h.cacheRoutes(srv)
 	return h
 }
 

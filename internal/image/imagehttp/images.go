@@ -128,7 +128,7 @@ func newImageView(img image.Image) imageView {
 		v.Tags = []string{}
 	}
 	if img.Status == image.Active && len(img.Stores) > 0 {
-		v.Stores = strings.Join(img.Stores, ",")
+		v.Stores = strings.Join(slices.Sorted(slices.Values(img.Stores)), ",")
 	}
 	return v
 }

@@ -74,6 +74,12 @@ func insertChildren(ctx context.Context, tx *db.Tx, img image.Image) error {
 			return fmt.Errorf("location %d: %w", i, writeErr(err))
 		}
 	}
+	for store, loc := range img.Copies {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_copies (image_id, store, location)
+			VALUES (?, ?, ?)`, img.ID, store, loc); err != nil {
+			return fmt.Errorf("copy in store %q: %w", store, writeErr(err))
+		}
+	}
 	for name, value := range img.Properties {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO image_properties (image_id, name, value)
 			VALUES (?, ?, ?)`, img.ID, name, value); err != nil {
@@ -89,6 +95,7 @@ func deleteChildren(ctx context.Context, tx *db.Tx, id string) error {
 		`DELETE FROM image_tags WHERE image_id = ?`,
 		`DELETE FROM image_properties WHERE image_id = ?`,
 		`DELETE FROM image_locations WHERE image_id = ?`,
+		`DELETE FROM image_copies WHERE image_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
@@ -207,6 +214,17 @@ func loadChildren(ctx context.Context, tx *db.Tx, imgs []image.Image) error {
 		}
 		if err := loadLocations(ctx, tx, imgs, index, in, ids); err != nil {
 			return err
+		}
+		err = eachRow(ctx, tx, `SELECT image_id, store, location FROM image_copies WHERE image_id IN `+in,
+			ids, func(c []string) {
+				img := &imgs[index[c[0]]]
+				if img.Copies == nil {
+					img.Copies = map[string]string{}
+				}
+				img.Copies[c[1]] = c[2]
+			})
+		if err != nil {
+			return fmt.Errorf("load copies: %w", err)
 		}
 	}
 	return nil
