@@ -19,6 +19,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/api"
 	"github.com/nimbus-cloud/nimbus/internal/auth"
 	"github.com/nimbus-cloud/nimbus/internal/auth/policy"
+	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/config"
 	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
@@ -42,6 +43,10 @@ type Cloud struct {
 	Image *image.Service
 	// ImageURL is the public image endpoint, without a version.
 	ImageURL string
+	// Compute is the compute service; nil when this process does not run it.
+	Compute *compute.Service
+	// ComputeURL is the public compute endpoint, ending in /v2.1.
+	ComputeURL string
 
 	dbs     []*db.DB
 	closers []func() error
@@ -84,6 +89,9 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 		return nil, err
 	}
 	if err := c.startImage(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startCompute(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
 	"github.com/nimbus-cloud/nimbus/internal/config"
 	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
@@ -168,6 +169,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if cloud.ImageURL != "" {
 		fmt.Fprintf(stdout, "image      %s\n", cloud.ImageURL)
 	}
+	if cloud.ComputeURL != "" {
+		fmt.Fprintf(stdout, "compute    %s\n", cloud.ComputeURL)
+	}
 	if name == "up" {
 		fmt.Fprintf(stdout, "state      %s\n", cfg.Default.StatePath)
 		fmt.Fprintf(stdout, "admin      credentials in %s and %s\n", cloudsFile,
@@ -306,6 +310,7 @@ var schemas = []struct {
 }{
 	{"identity", identitysql.Migrations},
 	{"image", imagesql.Migrations},
+	{computesql.ServiceName, computesql.Migrations},
 }
 
 func adminFernet(verb string, args []string, stdout io.Writer) error {

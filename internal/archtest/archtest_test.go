@@ -20,7 +20,7 @@ type rule struct {
 
 // isServiceCore matches internal/<svc> itself, not its http/sql subpackages.
 func isServiceCore(pkg string) bool {
-	for _, svc := range []string{"identity", "image"} {
+	for _, svc := range []string{"identity", "image", "compute"} {
 		if pkg == module+"/internal/"+svc {
 			return true
 		}
@@ -32,7 +32,7 @@ var rules = []rule{
 	{"service packages hold rules, not transports or SQL", isServiceCore,
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
 	{"http layers never touch SQL", func(p string) bool { return strings.HasSuffix(p, "http") && strings.HasPrefix(p, module+"/internal/") },
-		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql", module + "/internal/image/imagesql"}},
+		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql", module + "/internal/image/imagesql", module + "/internal/compute/computesql"}},
 	{"sql stores know no HTTP", func(p string) bool { return strings.HasSuffix(p, "sql") && strings.HasPrefix(p, module+"/internal/") },
 		[]string{"net/http", module + "/internal/api"}},
 	{"auth knows no service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/auth") },
@@ -42,6 +42,10 @@ var rules = []rule{
 	}, []string{module + "/internal/identity", module + "/internal/auth", module + "/internal/app"}},
 	{"the image cache is files, not transports or SQL", func(p string) bool { return p == module+"/internal/image/imagecache" },
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
+	{"compute talks to other services only through app's adapters", func(p string) bool { return strings.HasPrefix(p, module+"/internal/compute") },
+		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/placement"}},
+	{"compute's extra spec table is pure", func(p string) bool { return p == module+"/internal/compute/extraspecs" },
+		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/auth"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

@@ -60,6 +60,7 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 		"DEFAULT.my_ip":                 "127.0.0.1",
 		"identity.bind_port":            "0",
 		"image.bind_port":               "0",
+		"compute.bind_port":             "0",
 		"identity.password_hash_rounds": "4",
 	}}
 	if os.Getenv("NIMBUS_TEST_LOG") != "" {
@@ -137,6 +138,19 @@ func (c *Cloud) ImageClient(t testing.TB, cr Credentials) *gophercloud.ServiceCl
 	}
 	return sc
 }
+
+// ComputeClient returns a gophercloud compute v2 client for the credentials,
+// speaking microversion 2.1 unless its Microversion is set; the cloud's
+// compute endpoint is c.ComputeURL.
+func (c *Cloud) ComputeClient(t testing.TB, cr Credentials) *gophercloud.ServiceClient {
+	t.Helper()
+	sc, err := openstack.NewComputeV2(c.Provider(t, cr), gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatalf("compute client: %v", err)
+	}
+	return sc
+}
+
 
 // Token issues a token for the credentials with a raw request and returns it.
 func (c *Cloud) Token(t testing.TB, cr Credentials) string {

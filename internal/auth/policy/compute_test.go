@@ -1,0 +1,84 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestComputeDefaultsRegister(t *testing.T) {
+	t.Parallel()
+	defs := ComputeDefaults()
+	if _, err := New(defs, Options{EnforceScope: true}); err != nil {
+		t.Fatalf("New(ComputeDefaults()): %v", err)
+	}
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if d.Description == "" {
+			t.Errorf("%s has no description", d.Name)
+		}
+		if strings.HasPrefix(d.Name, "os_compute_api:") && (len(d.ScopeTypes) != 1 || d.ScopeTypes[0] != ScopeProject) {
+			t.Errorf("%s: scope types %v, want project only as nova", d.Name, d.ScopeTypes)
+		}
+		seen[d.Name] = true
+	}
+	for _, want := range []string{"os_compute_api:os-flavor-manage:create", "os_compute_api:os-flavor-access",
+		"os_compute_api:os-keypairs:create", "os_compute_api:os-quota-sets:detail", "os_compute_api:limits:other_project",
+		"os_compute_api:os-availability-zone:detail", "os_compute_api:os-flavor-extra-specs:index", "admin_api"} {
+		if !seen[want] {
+			t.Errorf("rule %s missing", want)
+		}
+	}
+}
+
+// TestComputeDecisions walks nova's decision table for the personas of the
+// image tests: project p1's member and reader, another project's member, an
+// admin and a system-scoped admin.
+func TestComputeDecisions(t *testing.T) {
+	t.Parallel()
+	e, err := New(ComputeDefaults(), Options{EnforceScope: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := func(c Credentials) Target { return Target{"project_id": c.ProjectID, "user_id": c.UserID} }
+	cases := []struct {
+		rule   string
+		creds  Credentials
+		target Target
+		allow  bool
+	}{
+		{"os_compute_api:os-flavor-manage:create", imgAdmin, Target{}, true},
+		{"os_compute_api:os-flavor-manage:create", imgMember, Target{}, false},
+		{"os_compute_api:os-flavor-manage:delete", bareAdmin, Target{}, true},
+		{"os_compute_api:os-flavor-access", imgMember, own(imgMember), false},
+		{"os_compute_api:os-flavor-extra-specs:index", imgReader, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-flavor-extra-specs:index", imgService, Target{"project_id": "service"}, false},
+		{"os_compute_api:os-flavor-extra-specs:create", imgMember, Target{}, false},
+		{"os_compute_api:os-keypairs:create", imgMember, Target{"user_id": "mia"}, true},
+		{"os_compute_api:os-keypairs:create", imgMember, Target{"user_id": "olga"}, false},
+		{"os_compute_api:os-keypairs:show", imgAdmin, Target{"user_id": "olga"}, true},
+		{"os_compute_api:os-quota-sets:show", imgReader, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-quota-sets:show", otherMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-quota-sets:detail", imgAdmin, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-quota-sets:update", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-quota-sets:defaults", otherMember, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-quota-class-sets:show", imgReader, Target{}, false},
+		{"os_compute_api:limits", imgReader, Target{}, true},
+		{"os_compute_api:limits:other_project", imgMember, own(imgMember), false},
+		{"os_compute_api:limits:other_project", imgAdmin, own(imgAdmin), true},
+		{"os_compute_api:os-availability-zone:list", imgReader, Target{}, true},
+		{"os_compute_api:os-availability-zone:detail", imgMember, Target{}, false},
+		// nova's rules are project-scoped: a system-scoped admin is refused
+		// when scope is enforced.
+		{"os_compute_api:os-flavor-manage:create", imgSysAdmin, Target{}, false},
+	}
+	for _, tc := range cases {
+		err := e.Enforce(tc.rule, tc.target, tc.creds)
+		if (err == nil) != tc.allow {
+			t.Errorf("%s for %s on %v: %v, want allowed=%v", tc.rule, tc.creds.UserID, tc.target, err, tc.allow)
+		}
+		if err != nil && !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s: error %v does not wrap ErrForbidden", tc.rule, err)
+		}
+	}
+}
