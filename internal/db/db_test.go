@@ -84,9 +84,19 @@ func TestStore(t *testing.T) {
 		if !db.IsDuplicate(err) {
 			t.Errorf("duplicate name: got %v, want ErrDuplicate", err)
 		}
+		conflict, missing := errors.New("conflict"), errors.New("missing")
+		if err := db.Classify(err, conflict, missing); !errors.Is(err, conflict) || !db.IsDuplicate(err) {
+			t.Errorf("Classify(duplicate) = %v, want conflict with the engine's error kept", err)
+		}
 		_, err = d.ExecContext(ctx, `INSERT INTO child (item_id) VALUES (?)`, "missing")
 		if !db.IsForeignKey(err) {
 			t.Errorf("dangling child: got %v, want ErrForeignKey", err)
+		}
+		if err := db.Classify(err, conflict, missing); !errors.Is(err, missing) {
+			t.Errorf("Classify(dangling reference) = %v, want missing", err)
+		}
+		if err := db.ExecOne(ctx, d, missing, `DELETE FROM item WHERE id = ?`, "nothing"); !errors.Is(err, missing) {
+			t.Errorf("ExecOne deleting nothing = %v, want missing", err)
 		}
 
 		// A failed transaction leaves nothing behind.

@@ -114,3 +114,36 @@ func ForUpdate(e Engine) string {
 	}
 	return " FOR UPDATE"
 }
+
+// Classify marks err, an engine's error from a write, with a service's own
+// sentinels: conflict for a unique clash, missing for a reference to a row
+// that does not exist. The engine's error stays in the chain; other errors
+// pass unchanged.
+func Classify(err, conflict, missing error) error {
+	switch {
+	case err == nil:
+		return nil
+	case IsDuplicate(err):
+		return fmt.Errorf("%w: %w", conflict, err)
+	case IsForeignKey(err):
+		return fmt.Errorf("%w: %w", missing, err)
+	}
+	return err
+}
+
+// ExecOne runs a statement that must change a row (a delete, mostly); when it
+// changes none the error is none.
+func ExecOne(ctx context.Context, q Querier, none error, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := Affected(res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return none
+	}
+	return nil
+}

@@ -57,13 +57,7 @@ func New(d *db.DB) *Store { return &Store{d: d} }
 // ErrConflict and a reference to a missing row ErrNotFound. The engine's error
 // stays in the chain.
 func writeErr(err error) error {
-	switch {
-	case db.IsDuplicate(err):
-		return fmt.Errorf("%w: %w", identity.ErrConflict, err)
-	case db.IsForeignKey(err):
-		return fmt.Errorf("%w: %w", identity.ErrNotFound, err)
-	}
-	return err
+	return db.Classify(err, identity.ErrConflict, identity.ErrNotFound)
 }
 
 // deleteErr classifies the error of a delete: a row still referenced is ErrConflict.
@@ -94,18 +88,7 @@ func st(q string, args ...any) stmt { return stmt{q: q, args: args} }
 
 // deleteOne runs a delete that must remove a row: none removed is ErrNotFound.
 func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) error {
-	res, err := q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return deleteErr(err)
-	}
-	n, err := db.Affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return identity.ErrNotFound
-	}
-	return nil
+	return deleteErr(db.ExecOne(ctx, q, identity.ErrNotFound, query, args...))
 }
 
 // updateOne runs an update of the row of table with id. MySQL counts only rows

@@ -21,7 +21,6 @@ package imagesql
 import (
 	"context"
 	"embed"
-	"fmt"
 	"slices"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
@@ -53,29 +52,12 @@ func New(d *db.DB) *Store { return &Store{d: d} }
 // ErrConflict and a reference to a missing row ErrNotFound. The engine's error
 // stays in the chain.
 func writeErr(err error) error {
-	switch {
-	case db.IsDuplicate(err):
-		return fmt.Errorf("%w: %w", image.ErrConflict, err)
-	case db.IsForeignKey(err):
-		return fmt.Errorf("%w: %w", image.ErrNotFound, err)
-	}
-	return err
+	return db.Classify(err, image.ErrConflict, image.ErrNotFound)
 }
 
 // deleteOne runs a delete that must remove a row: none removed is ErrNotFound.
 func deleteOne(ctx context.Context, q db.Querier, query string, args ...any) error {
-	res, err := q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	n, err := db.Affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return image.ErrNotFound
-	}
-	return nil
+	return db.ExecOne(ctx, q, image.ErrNotFound, query, args...)
 }
 
 // uniqueSorted returns the distinct values of vs in order, nil when there are none.
