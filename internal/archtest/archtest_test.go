@@ -46,6 +46,12 @@ var rules = []rule{
 		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/placement"}},
 	{"compute's extra spec table is pure", func(p string) bool { return p == module+"/internal/compute/extraspecs" },
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/auth"}},
+	{"the scheduler is pure: no other Nimbus package, no I/O", func(p string) bool { return strings.HasPrefix(p, module+"/internal/scheduler") },
+		[]string{module + "/internal", "net", "net/http", "database/sql", "os", "os/exec"}},
+	{"virt drivers know nothing of the database, the bus, HTTP or the services", func(p string) bool { return strings.HasPrefix(p, module+"/internal/virt") },
+		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/bus", module + "/internal/rpc", module + "/internal/api",
+			module + "/internal/auth", module + "/internal/identity", module + "/internal/image", module + "/internal/compute",
+			module + "/internal/placement", module + "/internal/scheduler", module + "/internal/app", module + "/internal/config"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

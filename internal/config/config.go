@@ -30,6 +30,8 @@ type Config struct {
 	Messaging          Messaging                `section:"oslo_messaging_rabbit"`
 	Compute            Compute                  `section:"compute"`
 	Quota              Quota                    `section:"quota"`
+	FilterScheduler    FilterScheduler          `section:"filter_scheduler"`
+	Scheduler          Scheduler                `section:"scheduler"`
 }
 
 // Default is the [DEFAULT] section.

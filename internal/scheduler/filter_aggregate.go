@@ -1,0 +1,89 @@
+package scheduler
+
+import "strings"
+
+// aggregateInstanceExtraSpecsFilter is nova's
+// AggregateInstanceExtraSpecsFilter: every flavor extra spec that has no
+// scope, or the aggregate_instance_extra_specs scope, must be matched by the
+// metadata of one of the host's aggregates (comma-separated values, any one
+// matching, in extra spec operator language).
+var aggregateInstanceExtraSpecsFilter = &filter{
+	name: "AggregateInstanceExtraSpecsFilter",
+	once: true,
+	prepare: func(sp *spec) check {
+		type want struct{ key, req string }
+		var wants []want
+		for key, req := range sp.req.Flavor.ExtraSpecs {
+			scope, rest, scoped := strings.Cut(key, ":")
+			switch {
+			case !scoped:
+				wants = append(wants, want{key, req})
+			case scope == "aggregate_instance_extra_specs":
+				wants = append(wants, want{rest, req})
+			}
+		}
+		if len(wants) == 0 {
+			return nil
+		}
+		return func(c *candidate) (string, bool) {
+			for _, w := range wants {
+				found, matched := false, false
+				for _, a := range c.h.Aggregates {
+					v, ok := a.Metadata[w.key]
+					if !ok {
+						continue
+					}
+					found = true
+					for val := range strings.SplitSeq(v, ",") {
+						if matchSpec(strings.TrimSpace(val), w.req) {
+							matched = true
+							break
+						}
+					}
+					if matched {
+						break
+					}
+				}
+				if !found {
+					return "no aggregate sets " + w.key, false
+				}
+				if !matched {
+					return "aggregate " + w.key + " does not match " + w.req, false
+				}
+			}
+			return "", true
+		}
+	},
+}
+
+// aggregateMultiTenancyIsolation is nova's AggregateMultiTenancyIsolation:
+// a host in an aggregate whose filter_tenant_id* metadata names projects
+// takes only those projects' instances; other hosts take anyone's.
+var aggregateMultiTenancyIsolation = &filter{
+	name: "AggregateMultiTenancyIsolation",
+	once: true,
+	prepare: func(sp *spec) check {
+		project := sp.req.ProjectID
+		return func(c *candidate) (string, bool) {
+			restricted := false
+			for _, a := range c.h.Aggregates {
+				for k, v := range a.Metadata {
+					if !strings.HasPrefix(k, "filter_tenant_id") {
+						continue
+					}
+					for id := range strings.SplitSeq(v, ",") {
+						id = strings.TrimSpace(id)
+						if id == project {
+							return "", true
+						}
+						restricted = restricted || id != ""
+					}
+				}
+			}
+			if restricted {
+				return "isolated to other projects", false
+			}
+			return "", true
+		}
+	},
+}

@@ -1,0 +1,285 @@
+// Package virt is the contract between the compute agent and a hypervisor:
+// the Driver interface, mirroring nova's virt driver (nova/virt/driver.py),
+// with the data it takes and returns, power states and lifecycle events as
+// nova numbers them, and typed errors. Drivers know nothing of the database,
+// the bus or HTTP; the agent gives them everything they need.
+//
+// The contract, as nova writes it down:
+//   - A failed Spawn leaves nothing behind: the hypervisor is as it was.
+//   - Destroy of an instance the driver does not know succeeds.
+//   - After Reboot, soft or hard, the instance runs, whatever its state was.
+//   - An operation that needs another power state fails with an error
+//     matching ErrInvalidState that names the state; an unknown instance
+//     fails with ErrInstanceNotFound.
+//
+// virttest holds the conformance suite every driver runs.
+package virt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Driver runs instances on one hypervisor host. Every method is safe for
+// concurrent use; operations on one instance are serialized by the caller.
+type Driver interface {
+	// Init prepares the driver to serve host (nova's init_host).
+	Init(ctx context.Context, host string) error
+	// HostResources reports the host's size and what its instances use
+	// (nova's get_available_resource).
+	HostResources(ctx context.Context) (HostResources, error)
+	// ListInstances lists the instances on the host.
+	ListInstances(ctx context.Context) ([]InstanceInfo, error)
+	// GetInfo is one instance's power state.
+	GetInfo(ctx context.Context, uuid string) (InstanceInfo, error)
+
+	// Spawn creates the instance and starts it, unless spec.StartStopped.
+	Spawn(ctx context.Context, spec *InstanceSpec) error
+	// Destroy powers the instance off and removes it, with its disks unless
+	// keepDisks; an unknown instance is no error.
+	Destroy(ctx context.Context, uuid string, keepDisks bool) error
+	// Reboot restarts the instance; a soft reboot of an instance that is
+	// not running is done hard.
+	Reboot(ctx context.Context, uuid string, kind RebootType) error
+	// PowerOff asks the guest to shut down, waiting up to timeout before
+	// cutting the power; 0 cuts it at once. Powering off an instance that
+	// is off is no error.
+	PowerOff(ctx context.Context, uuid string, timeout time.Duration) error
+	// PowerOn starts a stopped or crashed instance; a running one is left
+	// running.
+	PowerOn(ctx context.Context, uuid string) error
+	Pause(ctx context.Context, uuid string) error
+	Unpause(ctx context.Context, uuid string) error
+	Suspend(ctx context.Context, uuid string) error
+	Resume(ctx context.Context, uuid string) error
+
+	// Snapshot returns the instance's root disk, for upload to the image
+	// service; the caller closes it.
+	Snapshot(ctx context.Context, uuid string) (*SnapshotImage, error)
+	// GetConsoleOutput is the tail of the instance's serial console log.
+	GetConsoleOutput(ctx context.Context, uuid string) (string, error)
+	// GetVNCConsole is where the instance's VNC server listens.
+	GetVNCConsole(ctx context.Context, uuid string) (VNCConsole, error)
+
+	// MigrateDiskAndPowerOff is the source side of a cold migration or
+	// resize: it powers the instance off and hands its disk over for dest.
+	// The source copy stays until ConfirmMigration or
+	// FinishRevertMigration.
+	MigrateDiskAndPowerOff(ctx context.Context, uuid, dest string, flavor Flavor) (MigratedDisk, error)
+	// FinishMigration is the destination side: it creates the instance from
+	// the migrated disk with spec's (new) flavor, running unless
+	// spec.StartStopped.
+	FinishMigration(ctx context.Context, spec *InstanceSpec, disk MigratedDisk) error
+	// ConfirmMigration removes the source copy once a migration is
+	// confirmed.
+	ConfirmMigration(ctx context.Context, uuid string) error
+	// FinishRevertMigration brings the source copy back after the
+	// destination's copy was destroyed, running when powerOn.
+	FinishRevertMigration(ctx context.Context, uuid string, powerOn bool) error
+
+	// PreLiveMigration readies the destination for an incoming instance.
+	PreLiveMigration(ctx context.Context, spec *InstanceSpec) error
+	// LiveMigrate moves a running or paused instance to dest while it runs;
+	// on success the source no longer has it.
+	LiveMigrate(ctx context.Context, uuid, dest string) error
+	// PostLiveMigrationAtDestination takes over the migrated instance at
+	// the destination.
+	PostLiveMigrationAtDestination(ctx context.Context, uuid string) error
+	// RollbackLiveMigrationAtDestination removes what PreLiveMigration made
+	// after a failed live migration.
+	RollbackLiveMigrationAtDestination(ctx context.Context, uuid string) error
+
+	// Events delivers lifecycle events. A slow reader may miss events; the
+	// agent's periodic power state sync catches up with GetInfo.
+	Events() <-chan LifecycleEvent
+}
+
+// Errors of every driver; match them with errors.Is.
+var (
+	ErrInstanceNotFound = errors.New("instance not found")
+	ErrInstanceExists   = errors.New("instance already exists")
+	// ErrInvalidState: the instance's power state does not allow the
+	// operation; the error is a *StateError.
+	ErrInvalidState = errors.New("instance is not in a state that allows this")
+	// ErrInvalidSpec: the InstanceSpec lacks or contradicts something.
+	ErrInvalidSpec = errors.New("invalid instance spec")
+	// ErrNotSupported: this driver or this instance cannot do that.
+	ErrNotSupported = errors.New("not supported")
+)
+
+// StateError is an operation refused in the instance's current state.
+type StateError struct {
+	UUID  string
+	Op    string
+	State PowerState
+	// Allowed are the states the operation works in.
+	Allowed []PowerState
+}
+
+func (e *StateError) Error() string {
+	allowed := make([]string, len(e.Allowed))
+	for i, s := range e.Allowed {
+		allowed[i] = s.String()
+	}
+	return fmt.Sprintf("cannot %s instance %s while it is %s (needs %s)", e.Op, e.UUID, e.State, strings.Join(allowed, " or "))
+}
+
+// Is makes errors.Is(err, ErrInvalidState) true.
+func (e *StateError) Is(target error) bool { return target == ErrInvalidState }
+
+// NotFound is the ErrInstanceNotFound error for uuid.
+func NotFound(uuid string) error {
+	return fmt.Errorf("%w: %s", ErrInstanceNotFound, uuid)
+}
+
+// RebootType is SOFT or HARD, as the reboot API spells them.
+type RebootType string
+
+// Reboot types.
+const (
+	RebootSoft RebootType = "SOFT"
+	RebootHard RebootType = "HARD"
+)
+
+// HostResources is the host as the resource tracker reports it.
+type HostResources struct {
+	VCPUs    int
+	MemoryMB int64
+	DiskGB   int64
+	// Used are what the driver's instances take, by their flavors.
+	VCPUsUsed    int
+	MemoryMBUsed int64
+	DiskGBUsed   int64
+
+	HypervisorType     string
+	HypervisorVersion  int64 // 1000000*major + 1000*minor + patch
+	HypervisorHostname string
+	CPUInfo            CPUInfo
+	SupportedInstances []SupportedInstance
+}
+
+// CPUInfo is the host CPU (nova's cpu_info).
+type CPUInfo struct {
+	Arch            string
+	Vendor          string
+	Model           string
+	Features        []string
+	Sockets         int
+	Cores           int
+	Threads         int
+	MaxPhysAddrBits int
+}
+
+// SupportedInstance is an (architecture, hypervisor type, vm mode) triple
+// the host can run.
+type SupportedInstance struct {
+	Arch           string
+	HypervisorType string
+	VMMode         string
+}
+
+// InstanceInfo is an instance as the hypervisor sees it.
+type InstanceInfo struct {
+	UUID  string
+	Name  string
+	State PowerState
+}
+
+// Flavor is the size of an instance.
+type Flavor struct {
+	Name        string
+	VCPUs       int
+	MemoryMB    int
+	RootGB      int
+	EphemeralGB int
+	SwapMB      int
+	ExtraSpecs  map[string]string
+}
+
+// InstanceSpec is everything a driver needs to create an instance.
+type InstanceSpec struct {
+	UUID      string
+	Name      string
+	Hostname  string
+	ProjectID string
+	UserID    string
+	Flavor    Flavor
+	// Image is what the root disk starts from; zero for an instance that
+	// boots from a volume.
+	Image               ImageRef
+	BlockDeviceMappings []BlockDeviceMapping
+	// Network is the instance's ports, possibly none.
+	Network     []VIF
+	UserData    []byte
+	ConfigDrive bool
+	Metadata    map[string]string
+	KeyName     string
+	KeyData     string
+	// StartStopped leaves the new instance powered off (nova's
+	// power_on=False).
+	StartStopped bool
+}
+
+// ImageRef is the image of the root disk: a file the agent downloaded
+// (Path) or a stream (Reader) of Size bytes.
+type ImageRef struct {
+	ID         string
+	DiskFormat string // raw, qcow2, ...
+	Path       string
+	Reader     io.Reader
+	Size       int64
+	Properties map[string]string
+}
+
+// IsZero tells whether no image is given.
+func (r ImageRef) IsZero() bool { return r.ID == "" && r.Path == "" && r.Reader == nil }
+
+// BlockDeviceMapping is one disk of the instance (block_device_mapping_v2);
+// drivers here handle destination_type local.
+type BlockDeviceMapping struct {
+	BootIndex       int // -1: not bootable
+	SourceType      string
+	DestinationType string
+	ImageID         string
+	VolumeSizeGB    int
+	GuestFormat     string
+	DeviceType      string
+	DiskBus         string
+	DeleteOnTerm    bool
+}
+
+// VIF is one network port of the instance.
+type VIF struct {
+	PortID    string
+	NetworkID string
+	MAC       string
+	FixedIPs  []string
+	MTU       int
+	Bridge    string
+}
+
+// SnapshotImage is a disk to upload as an image.
+type SnapshotImage struct {
+	Data            io.ReadCloser
+	Size            int64
+	DiskFormat      string
+	ContainerFormat string
+}
+
+// VNCConsole is where an instance's VNC server listens.
+type VNCConsole struct {
+	Host string
+	Port int
+}
+
+// MigratedDisk is what MigrateDiskAndPowerOff hands to FinishMigration:
+// driver-defined, carried by the caller between hosts.
+type MigratedDisk struct {
+	SourceHost string
+	// Info describes the disk to the destination's driver.
+	Info map[string]string
+}
