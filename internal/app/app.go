@@ -27,6 +27,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/identity/identityhttp"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 	"github.com/nimbus-cloud/nimbus/internal/image"
+	"github.com/nimbus-cloud/nimbus/internal/placement"
 )
 
 // Cloud is a running set of Nimbus services in this process.
@@ -43,6 +44,10 @@ type Cloud struct {
 	Image *image.Service
 	// ImageURL is the public image endpoint, without a version.
 	ImageURL string
+	// Placement is the placement service; nil when this process does not run it.
+	Placement *placement.Service
+	// PlacementURL is the public placement endpoint (placement serves at its root).
+	PlacementURL string
 	// Compute is the compute service; nil when this process does not run it.
 	Compute *compute.Service
 	// ComputeURL is the public compute endpoint, ending in /v2.1.
@@ -89,6 +94,9 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 		return nil, err
 	}
 	if err := c.startImage(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startPlacement(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.startCompute(ctx); err != nil {

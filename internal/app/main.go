@@ -24,6 +24,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/identity/fernet"
 	"github.com/nimbus-cloud/nimbus/internal/identity/identitysql"
 	"github.com/nimbus-cloud/nimbus/internal/image/imagesql"
+	"github.com/nimbus-cloud/nimbus/internal/placement/placementsql"
 )
 
 // Version is the release of this binary, set at build time.
@@ -169,6 +170,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if cloud.ImageURL != "" {
 		fmt.Fprintf(stdout, "image      %s\n", cloud.ImageURL)
 	}
+	if cloud.PlacementURL != "" {
+		fmt.Fprintf(stdout, "placement  %s\n", cloud.PlacementURL)
+	}
 	if cloud.ComputeURL != "" {
 		fmt.Fprintf(stdout, "compute    %s\n", cloud.ComputeURL)
 	}
@@ -310,6 +314,7 @@ var schemas = []struct {
 }{
 	{"identity", identitysql.Migrations},
 	{"image", imagesql.Migrations},
+	{placementsql.ServiceName, placementsql.Migrations},
 	{computesql.ServiceName, computesql.Migrations},
 }
 

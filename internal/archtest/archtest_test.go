@@ -20,7 +20,7 @@ type rule struct {
 
 // isServiceCore matches internal/<svc> itself, not its http/sql subpackages.
 func isServiceCore(pkg string) bool {
-	for _, svc := range []string{"identity", "image", "compute"} {
+	for _, svc := range []string{"identity", "image", "compute", "placement"} {
 		if pkg == module+"/internal/"+svc {
 			return true
 		}
@@ -32,7 +32,7 @@ var rules = []rule{
 	{"service packages hold rules, not transports or SQL", isServiceCore,
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
 	{"http layers never touch SQL", func(p string) bool { return strings.HasSuffix(p, "http") && strings.HasPrefix(p, module+"/internal/") },
-		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql", module + "/internal/image/imagesql", module + "/internal/compute/computesql"}},
+		[]string{"database/sql", module + "/internal/db", module + "/internal/identity/identitysql", module + "/internal/image/imagesql", module + "/internal/compute/computesql", module + "/internal/placement/placementsql"}},
 	{"sql stores know no HTTP", func(p string) bool { return strings.HasSuffix(p, "sql") && strings.HasPrefix(p, module+"/internal/") },
 		[]string{"net/http", module + "/internal/api"}},
 	{"auth knows no service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/auth") },
@@ -52,6 +52,8 @@ var rules = []rule{
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/bus", module + "/internal/rpc", module + "/internal/api",
 			module + "/internal/auth", module + "/internal/identity", module + "/internal/image", module + "/internal/compute",
 			module + "/internal/placement", module + "/internal/scheduler", module + "/internal/app", module + "/internal/config"}},
+	{"placement talks to no other service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/placement") },
+		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/compute"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

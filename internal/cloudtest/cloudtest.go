@@ -60,6 +60,7 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 		"DEFAULT.my_ip":                 "127.0.0.1",
 		"identity.bind_port":            "0",
 		"image.bind_port":               "0",
+		"placement.bind_port":           "0",
 		"compute.bind_port":             "0",
 		"identity.password_hash_rounds": "4",
 	}}
@@ -151,6 +152,17 @@ func (c *Cloud) ComputeClient(t testing.TB, cr Credentials) *gophercloud.Service
 	return sc
 }
 
+// PlacementClient returns a gophercloud placement v1 client for the
+// credentials, speaking microversion 1.0 unless its Microversion is set; the
+// cloud's placement endpoint is c.PlacementURL.
+func (c *Cloud) PlacementClient(t testing.TB, cr Credentials) *gophercloud.ServiceClient {
+	t.Helper()
+	sc, err := openstack.NewPlacementV1(c.Provider(t, cr), gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatalf("placement client: %v", err)
+	}
+	return sc
+}
 
 // Token issues a token for the credentials with a raw request and returns it.
 func (c *Cloud) Token(t testing.TB, cr Credentials) string {

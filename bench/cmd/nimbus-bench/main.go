@@ -10,6 +10,7 @@
 //	nimbus-bench report         results.jsonl    medians of repeated runs as a markdown table
 //	nimbus-bench image          -size 512MiB     create, upload, download and delete an image
 //	nimbus-bench hash-bound     -size 512MiB     in-process md5+sha512 MB/s: the ceiling of upload
+//	nimbus-bench placement      -providers 10000 seed providers, time allocation candidates and claims
 //
 // Credentials come from the usual OS_* variables (source the cloud's admin-openrc).
 package main
@@ -33,6 +34,7 @@ commands:
   report          medians of a results file as a markdown table
   image           create, upload, wait active, download, delete an image (-size, -n, -pid)
   hash-bound      md5 and sha512 MB/s in this process: the ceiling of image upload (-size)
+  placement       seed -providers (api or direct), time allocation candidates, concurrent claims
 
 Each command takes -h for its flags. Credentials come from OS_AUTH_URL,
 OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME and
@@ -54,6 +56,7 @@ func main() {
 		"report":         cmdReport,
 		"image":          cmdImage,
 		"hash-bound":     cmdHashBound,
+		"placement":      cmdPlacement,
 	}
 	name := os.Args[1]
 	run, ok := commands[name]
