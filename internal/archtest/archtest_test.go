@@ -43,7 +43,7 @@ var rules = []rule{
 	{"the image cache is files, not transports or SQL", func(p string) bool { return p == module+"/internal/image/imagecache" },
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
 	{"compute talks to other services only through app's adapters", func(p string) bool { return strings.HasPrefix(p, module+"/internal/compute") },
-		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/placement"}},
+		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/placement", module + "/internal/bus", module + "/internal/rpc", module + "/internal/scheduler"}},
 	{"compute's extra spec table is pure", func(p string) bool { return p == module+"/internal/compute/extraspecs" },
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/auth"}},
 	{"the scheduler is pure: no other Nimbus package, no I/O", func(p string) bool { return strings.HasPrefix(p, module+"/internal/scheduler") },

@@ -1,12 +1,14 @@
 // Package compute is the API side of Nimbus's Nova: flavors and their extra
 // specs and access lists, key pairs, the quota engine behind os-quota-sets,
-// os-quota-class-sets and limits, and availability zones, each with nova's
-// default policy. computehttp speaks the compute API (microversions 2.1 to
-// 2.100); computesql stores the records.
+// os-quota-class-sets and limits, availability zones, and servers: the
+// instance model with nova's vm_state, task_state and power_state, the
+// transition table each server action checks, instance actions and their
+// events, each with nova's default policy. computehttp speaks the compute
+// API (microversions 2.1 to 2.100); computesql stores the records.
 //
-// Servers, the scheduler and the conductor come later and reuse what is here:
-// the policy check, the quota engine (they add usage counters for instances,
-// cores, ram and server groups) and the flavors.
+// What the API records about servers is carried out by a Conductor (the
+// scheduler, conductor and compute agents of later packages), which reports
+// back through the Service's lifecycle methods; computetest has a fake one.
 package compute
 
 import (

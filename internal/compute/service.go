@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +29,12 @@ type Config struct {
 	// ("instances", "injected_file_path_bytes", ...). Resources missing here
 	// default to -1 (unlimited).
 	Quota map[string]int
+	// DefaultScheduleZone is default_schedule_zone: the zone of servers
+	// created without one ("" lets the scheduler choose any).
+	DefaultScheduleZone string
+	// HideInstancePassword is the opposite of [api]
+	// enable_instance_password: when set, responses carry no adminPass.
+	HideInstancePassword bool
 }
 
 // Authorizer checks the caller in ctx against a named policy rule and target.
@@ -64,9 +72,13 @@ type Service struct {
 	counters []UsageCounter
 	services ServiceDirectory
 	genKey   KeyGenerator
+	inst     InstanceStore
+	cond     Conductor
+	images   ImageService
 	log      *slog.Logger
 	now      func() time.Time
 	newID    func() string
+	random   io.Reader
 }
 
 // Deps are the collaborators of a Service.
@@ -84,10 +96,19 @@ type Deps struct {
 	Services ServiceDirectory
 	// GenerateKey makes key pairs; nil uses GenerateKeyPair with crypto/rand.
 	GenerateKey KeyGenerator
-	Log         *slog.Logger
-	Now         func() time.Time
-	// NewID returns the id of a flavor created without one; nil: random UUIDs.
+	// Conductor carries out server operations. Without one (and Images)
+	// the service has no servers: ServesServers is false.
+	Conductor Conductor
+	// Images is the image service servers boot from and snapshot into.
+	Images ImageService
+	Log    *slog.Logger
+	Now    func() time.Time
+	// NewID returns the id of a flavor created without one and of new
+	// servers; nil: random UUIDs.
 	NewID func() string
+	// Random feeds generated passwords and reservation ids; nil:
+	// crypto/rand.
+	Random io.Reader
 }
 
 // New returns a Service.
@@ -115,8 +136,24 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.InternalAvailabilityZone == "" {
 		cfg.InternalAvailabilityZone = "internal"
 	}
-	return &Service{cfg: cfg, store: d.Store, authz: d.Authz, projects: d.Projects, counters: d.Counters, services: d.Services,
-		genKey: d.GenerateKey, log: d.Log, now: d.Now, newID: d.NewID}
+	if d.Random == nil {
+		d.Random = rand.Reader
+	}
+	counters := d.Counters
+	is, _ := d.Store.(InstanceStore)
+	if is != nil {
+		counters = append(slices.Clone(counters), instanceCounter{is})
+	}
+	return &Service{cfg: cfg, store: d.Store, inst: is, authz: d.Authz, projects: d.Projects, counters: counters,
+		services: d.Services, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
+		newID: d.NewID, random: d.Random}
+}
+
+// ServesServers reports whether the service has what servers need: a
+// conductor to carry operations out and an image service to boot from.
+// Without them the servers API is not offered at all.
+func (s *Service) ServesServers() bool {
+	return s.inst != nil && s.cond != nil && s.images != nil
 }
 
 // MaxLimit is the largest page a list returns (nova's [api] max_limit).

@@ -11,6 +11,7 @@ type Store interface {
 	FlavorStore
 	KeyPairStore
 	QuotaStore
+	InstanceStore
 }
 
 // FlavorScope says which flavors a caller may see: all of them (admins), or

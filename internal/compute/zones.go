@@ -17,6 +17,8 @@ type ServiceRecord struct {
 	// internal zone.
 	Zone     string
 	Disabled bool
+	// ForcedDown is set by an operator who knows the host is down.
+	ForcedDown bool
 	// Up is the service group's liveness verdict.
 	Up        bool
 	UpdatedAt time.Time

@@ -15,21 +15,32 @@ import "slices"
 //	os-flavor-extra-specs:show,
 //	os-flavor-extra-specs:index {project_id: the caller's project}
 //
+//	servers and their actions,  {project_id, user_id: the server's owners},
+//	metadata, tags, ips,        or {project_id} alone where nova passes only
+//	instance actions            the project (see each rule's description)
+//	servers:create              {project_id, user_id: the caller's,
+//	                             availability_zone: as requested}
+//	servers:index, :detail,     {project_id, user_id: the caller's}
+//	servers:allow_all_filters
+//
 // Every other compute rule is checked with an empty target, so only the
 // caller's roles decide it.
 const (
 	novaAdmin         = "rule:context_is_admin"
 	novaReaderOrAdmin = "rule:project_reader_or_admin"
+	novaMemberOrAdmin = "rule:project_member_or_admin"
+	novaManagerOrAdm  = "rule:project_manager_or_admin"
 	novaAnyone        = "@"
 	novaAdminOrUser   = "(" + novaAdmin + ") or user_id:%(user_id)s"
 )
 
 // ComputeDefaults returns Nova's default policy, as of the 2025.1 release,
 // for the parts of the compute API Nimbus serves: flavors and their extra
-// specs and access lists, key pairs, quota sets and classes, limits and
-// availability zones. These are the new (secure RBAC) defaults: admins
-// manage flavors and quotas, project readers read, and users own their key
-// pairs. Nova's rules are project-scoped, so the compute service runs its own
+// specs and access lists, key pairs, quota sets and classes, limits,
+// availability zones, and servers with their metadata, tags, addresses,
+// actions and instance actions. These are the new (secure RBAC) defaults:
+// admins manage flavors and quotas, project readers read, project members
+// run servers, managers migrate them, and users own their key pairs. Nova's rules are project-scoped, so the compute service runs its own
 // Enforcer. Descriptions list the HTTP operations each rule guards.
 func ComputeDefaults() []Default {
 	return slices.Concat(
@@ -38,6 +49,9 @@ func ComputeDefaults() []Default {
 		novaKeypairDefaults(),
 		novaQuotaDefaults(),
 		novaZoneDefaults(),
+		novaServerDefaults(),
+		novaServerPartsDefaults(),
+		novaServerActionDefaults(),
 	)
 }
 
@@ -152,5 +166,133 @@ func novaZoneDefaults() []Default {
 		novaRule(root+"list", novaAnyone, "List availability zones without their hosts: GET /os-availability-zone."),
 		novaRule(root+"detail", novaAdmin,
 			"List availability zones with their hosts and services: GET /os-availability-zone/detail."),
+	}
+}
+
+// novaServerDefaults returns the rules of servers themselves
+// (nova/policies/servers.py).
+func novaServerDefaults() []Default {
+	const root = "os_compute_api:servers:"
+	action := func(name string) string { return "POST /servers/{server_id}/action (" + name + ")" }
+	shown := "GET /servers/{server_id}, GET /servers/detail, PUT /servers/{server_id}, " + action("rebuild")
+	return []Default{
+		novaRule(root+"index", novaReaderOrAdmin, "List servers: GET /servers."),
+		novaRule(root+"detail", novaReaderOrAdmin, "List servers with details: GET /servers/detail."),
+		novaRule(root+"index:get_all_tenants", novaAdmin, "List the servers of every project: GET /servers?all_tenants."),
+		novaRule(root+"detail:get_all_tenants", novaAdmin,
+			"List the servers of every project with details: GET /servers/detail?all_tenants."),
+		novaRule(root+"allow_all_filters", novaAdmin,
+			"Filter server lists by any field, not only those every user may: GET /servers, GET /servers/detail."),
+		novaRule(root+"show", novaReaderOrAdmin, "Show a server: GET /servers/{server_id}."),
+		novaRule(root+"show:flavor-extra-specs", novaReaderOrAdmin,
+			"Show the extra specs of a server's flavor (microversion 2.47 and later): "+shown+"."),
+		novaRule(root+"show:host_status", novaAdmin, "Show the status of a server's host (2.16 and later): "+shown+"."),
+		novaRule(root+"show:host_status:unknown-only", novaAdmin,
+			"Show a server's host status only when it is UNKNOWN (2.16 and later); checked when "+
+				"show:host_status is not allowed: "+shown+"."),
+		novaRule(root+"create", novaMemberOrAdmin, "Create servers: POST /servers."),
+		novaRule(root+"create:forced_host", novaAdmin,
+			"Create a server on a named host, availability_zone \"zone:host[:node]\": POST /servers."),
+		novaRule("compute:servers:create:requested_destination", novaAdmin,
+			"Ask the scheduler for a destination host or node (2.74 and later): POST /servers."),
+		novaRule(root+"create:attach_volume", novaMemberOrAdmin,
+			"Create a server with block device mappings: POST /servers."),
+		novaRule(root+"create:attach_network", novaMemberOrAdmin,
+			"Create a server with named networks or ports: POST /servers."),
+		novaRule(root+"create:trusted_certs", novaMemberOrAdmin,
+			"Create a server with trusted image certificates (2.63 and later): POST /servers."),
+		novaRule(root+"create:zero_disk_flavor", novaAdmin,
+			"Create a server from an image with a flavor of zero disk: POST /servers."),
+		novaRule(root+"delete", novaMemberOrAdmin, "Delete a server: DELETE /servers/{server_id}."),
+		novaRule(root+"update", novaMemberOrAdmin, "Update a server: PUT /servers/{server_id}."),
+		novaRule(root+"confirm_resize", novaMemberOrAdmin, "Confirm a resize: "+action("confirmResize")+"."),
+		novaRule(root+"revert_resize", novaMemberOrAdmin, "Revert a resize: "+action("revertResize")+"."),
+		novaRule(root+"reboot", novaMemberOrAdmin, "Reboot a server: "+action("reboot")+"."),
+		novaRule(root+"resize", novaMemberOrAdmin, "Resize a server: "+action("resize")+"."),
+		novaRule(root+"rebuild", novaMemberOrAdmin, "Rebuild a server: "+action("rebuild")+"."),
+		novaRule(root+"rebuild:trusted_certs", novaMemberOrAdmin,
+			"Rebuild a server with trusted image certificates (2.63 and later): "+action("rebuild")+"."),
+		novaRule(root+"create_image", novaMemberOrAdmin, "Snapshot a server into an image: "+action("createImage")+"."),
+		novaRule(root+"create_image:allow_volume_backed", novaMemberOrAdmin,
+			"Snapshot a volume-backed server: "+action("createImage")+"."),
+		novaRule(root+"start", novaMemberOrAdmin, "Start a server: "+action("os-start")+"."),
+		novaRule(root+"stop", novaMemberOrAdmin, "Stop a server: "+action("os-stop")+"."),
+		novaRule(root+"trigger_crash_dump", novaMemberOrAdmin,
+			"Trigger a crash dump in a server: "+action("trigger_crash_dump")+"."),
+		novaRule("os_compute_api:os-extended-server-attributes", novaAdmin,
+			"Show a server's host, hypervisor and instance name (OS-EXT-SRV-ATTR): "+shown+"."),
+	}
+}
+
+// novaServerPartsDefaults returns the rules of what hangs off a server:
+// metadata, tags, addresses and instance actions.
+func novaServerPartsDefaults() []Default {
+	const (
+		meta    = "os_compute_api:server-metadata:"
+		tags    = "os_compute_api:os-server-tags:"
+		ips     = "os_compute_api:ips:"
+		actions = "os_compute_api:os-instance-actions"
+	)
+	return []Default{
+		novaRule(meta+"index", novaReaderOrAdmin, "List a server's metadata: GET /servers/{server_id}/metadata."),
+		novaRule(meta+"show", novaReaderOrAdmin, "Show a metadata item: GET /servers/{server_id}/metadata/{key}."),
+		novaRule(meta+"create", novaMemberOrAdmin, "Add metadata items: POST /servers/{server_id}/metadata."),
+		novaRule(meta+"update_all", novaMemberOrAdmin, "Replace a server's metadata: PUT /servers/{server_id}/metadata."),
+		novaRule(meta+"update", novaMemberOrAdmin, "Set a metadata item: PUT /servers/{server_id}/metadata/{key}."),
+		novaRule(meta+"delete", novaMemberOrAdmin, "Delete a metadata item: DELETE /servers/{server_id}/metadata/{key}."),
+		novaRule(tags+"delete_all", novaMemberOrAdmin, "Delete a server's tags: DELETE /servers/{server_id}/tags."),
+		novaRule(tags+"index", novaReaderOrAdmin, "List a server's tags: GET /servers/{server_id}/tags."),
+		novaRule(tags+"update_all", novaMemberOrAdmin, "Replace a server's tags: PUT /servers/{server_id}/tags."),
+		novaRule(tags+"delete", novaMemberOrAdmin, "Delete a tag: DELETE /servers/{server_id}/tags/{tag}."),
+		novaRule(tags+"update", novaMemberOrAdmin, "Add a tag: PUT /servers/{server_id}/tags/{tag}."),
+		novaRule(tags+"show", novaReaderOrAdmin, "Check a tag: GET /servers/{server_id}/tags/{tag}."),
+		novaRule(ips+"index", novaReaderOrAdmin, "List a server's addresses: GET /servers/{server_id}/ips."),
+		novaRule(ips+"show", novaReaderOrAdmin,
+			"List a server's addresses on a network: GET /servers/{server_id}/ips/{network_label}."),
+		novaRule(actions+":list", novaReaderOrAdmin,
+			"List a server's actions: GET /servers/{server_id}/os-instance-actions."),
+		novaRule(actions+":show", novaReaderOrAdmin,
+			"Show a server action: GET /servers/{server_id}/os-instance-actions/{request_id}."),
+		novaRule(actions+":events", novaAdmin,
+			"Show the events of an action with their tracebacks and hosts (before 2.51 the events at all): "+
+				"GET /servers/{server_id}/os-instance-actions/{request_id}."),
+		novaRule(actions+":events:details", novaAdmin,
+			"Show the details of action events (2.84 and later): GET /servers/{server_id}/os-instance-actions/{request_id}."),
+	}
+}
+
+// novaServerActionDefaults returns the rules of the server actions that
+// have policies of their own.
+func novaServerActionDefaults() []Default {
+	action := func(name string) string { return "POST /servers/{server_id}/action (" + name + ")." }
+	const root = "os_compute_api:"
+	return []Default{
+		novaRule(root+"os-lock-server:lock", novaMemberOrAdmin, "Lock a server: "+action("lock")),
+		novaRule(root+"os-lock-server:unlock", novaMemberOrAdmin, "Unlock a server: "+action("unlock")),
+		novaRule(root+"os-lock-server:unlock:unlock_override", novaAdmin,
+			"Unlock a server someone else locked: "+action("unlock")),
+		novaRule(root+"os-pause-server:pause", novaMemberOrAdmin, "Pause a server: "+action("pause")),
+		novaRule(root+"os-pause-server:unpause", novaMemberOrAdmin, "Unpause a server: "+action("unpause")),
+		novaRule(root+"os-suspend-server:suspend", novaMemberOrAdmin, "Suspend a server: "+action("suspend")),
+		novaRule(root+"os-suspend-server:resume", novaMemberOrAdmin, "Resume a server: "+action("resume")),
+		novaRule(root+"os-shelve:shelve", novaMemberOrAdmin, "Shelve a server: "+action("shelve")),
+		novaRule(root+"os-shelve:shelve_offload", novaAdmin, "Offload a shelved server: "+action("shelveOffload")),
+		novaRule(root+"os-shelve:unshelve", novaMemberOrAdmin, "Unshelve a server: "+action("unshelve")),
+		novaRule(root+"os-shelve:unshelve_to_host", novaAdmin,
+			"Unshelve a server onto a named host (2.91 and later): "+action("unshelve")),
+		novaRule(root+"os-migrate-server:migrate", novaManagerOrAdm, "Cold migrate a server: "+action("migrate")),
+		novaRule(root+"os-migrate-server:migrate:host", novaAdmin,
+			"Cold migrate a server to a named host: "+action("migrate")),
+		novaRule(root+"os-migrate-server:migrate_live", novaManagerOrAdm,
+			"Live migrate a server: "+action("os-migrateLive")),
+		novaRule(root+"os-migrate-server:migrate_live:host", novaAdmin,
+			"Live migrate a server to a named host: "+action("os-migrateLive")),
+		novaRule(root+"os-evacuate", novaAdmin, "Evacuate a server from a failed host: "+action("evacuate")),
+		novaRule(root+"os-deferred-delete:force", novaMemberOrAdmin, "Force the deletion of a server: "+action("forceDelete")),
+		novaRule(root+"os-deferred-delete:restore", novaMemberOrAdmin, "Restore a soft-deleted server: "+action("restore")),
+		novaRule(root+"os-console-output", novaMemberOrAdmin, "Show a server's console output: "+action("os-getConsoleOutput")),
+		novaRule(root+"os-remote-consoles", novaMemberOrAdmin,
+			"Get a remote console of a server: POST /servers/{server_id}/remote-consoles (2.6 and later), "+
+				action("os-getVNCConsole, os-getSPICEConsole, os-getSerialConsole")),
 	}
 }

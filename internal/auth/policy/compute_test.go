@@ -24,7 +24,9 @@ func TestComputeDefaultsRegister(t *testing.T) {
 	}
 	for _, want := range []string{"os_compute_api:os-flavor-manage:create", "os_compute_api:os-flavor-access",
 		"os_compute_api:os-keypairs:create", "os_compute_api:os-quota-sets:detail", "os_compute_api:limits:other_project",
-		"os_compute_api:os-availability-zone:detail", "os_compute_api:os-flavor-extra-specs:index", "admin_api"} {
+		"os_compute_api:os-availability-zone:detail", "os_compute_api:os-flavor-extra-specs:index", "admin_api",
+		"os_compute_api:servers:create", "compute:servers:create:requested_destination", "os_compute_api:os-evacuate",
+		"os_compute_api:os-instance-actions:events:details", "os_compute_api:os-remote-consoles"} {
 		if !seen[want] {
 			t.Errorf("rule %s missing", want)
 		}
@@ -68,6 +70,32 @@ func TestComputeDecisions(t *testing.T) {
 		{"os_compute_api:limits:other_project", imgAdmin, own(imgAdmin), true},
 		{"os_compute_api:os-availability-zone:list", imgReader, Target{}, true},
 		{"os_compute_api:os-availability-zone:detail", imgMember, Target{}, false},
+		{"os_compute_api:servers:index", imgReader, own(imgReader), true},
+		{"os_compute_api:servers:show", imgReader, Target{"project_id": "p1"}, true},
+		{"os_compute_api:servers:show", otherMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:servers:create", imgMember, own(imgMember), true},
+		{"os_compute_api:servers:create", imgReader, own(imgReader), false},
+		{"os_compute_api:servers:create:forced_host", imgMember, own(imgMember), false},
+		{"os_compute_api:servers:create:forced_host", bareAdmin, own(bareAdmin), true},
+		{"os_compute_api:servers:detail:get_all_tenants", imgMember, own(imgMember), false},
+		{"os_compute_api:servers:allow_all_filters", imgAdmin, own(imgAdmin), true},
+		{"os_compute_api:servers:delete", imgMember, Target{"project_id": "p1", "user_id": "olga"}, true},
+		{"os_compute_api:servers:delete", otherMember, Target{"project_id": "p1", "user_id": "mia"}, false},
+		{"os_compute_api:servers:reboot", imgReader, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-extended-server-attributes", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:servers:show:host_status", imgAdmin, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-migrate-server:migrate", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-migrate-server:migrate", Credentials{UserID: "max", ProjectID: "p1",
+			Roles: []string{"manager", "member", "reader"}}, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-migrate-server:migrate:host", Credentials{UserID: "max", ProjectID: "p1",
+			Roles: []string{"manager", "member", "reader"}}, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-evacuate", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-lock-server:unlock:unlock_override", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-instance-actions:list", imgReader, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-instance-actions:events", imgReader, Target{"project_id": "p1"}, false},
+		{"os_compute_api:os-shelve:shelve_offload", imgMember, Target{"project_id": "p1"}, false},
+		{"os_compute_api:server-metadata:update_all", imgMember, Target{"project_id": "p1"}, true},
+		{"os_compute_api:os-server-tags:index", otherMember, Target{"project_id": "p1"}, false},
 		// nova's rules are project-scoped: a system-scoped admin is refused
 		// when scope is enforced.
 		{"os_compute_api:os-flavor-manage:create", imgSysAdmin, Target{}, false},

@@ -46,6 +46,11 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.quotaRoutes(srv)
 	h.limitRoutes(srv)
 	h.zoneRoutes(srv)
+	// The servers API is offered only where servers can be carried out:
+	// a cloud without a conductor does not advertise half a feature.
+	if svc.ServesServers() {
+		h.serverRoutes(srv)
+	}
 	return h
 }
 
@@ -72,6 +77,7 @@ func (h *Handler) negotiated(f versioned) http.Handler {
 			writeError(w, r, aerr)
 			return
 		}
+		r = r.WithContext(compute.WithRequestID(r.Context(), api.RequestID(r.Context())))
 		if err := f(w, r, v); err != nil {
 			writeError(w, r, err)
 		}

@@ -37,6 +37,7 @@ type schema struct {
 	exclMin    *float64
 	enum       []any
 	allOf      []*schema
+	oneOf      []*schema
 	props      []prop // properties, in nova's order
 	required   []string
 	additional *bool // nil: allowed
@@ -47,6 +48,8 @@ type schema struct {
 	minProps     *int
 	maxProps     *int
 	items        *schema
+	minItems     *int
+	maxItems     *int
 
 	patternRE, patternKeyRE *regexp.Regexp
 }
@@ -73,7 +76,7 @@ func (s *schema) compile() *schema {
 	for _, p := range s.props {
 		p.s.compile()
 	}
-	for _, a := range s.allOf {
+	for _, a := range slices.Concat(s.allOf, s.oneOf) {
 		a.compile()
 	}
 	for _, c := range []*schema{s.patternProps, s.items} {
@@ -209,15 +212,42 @@ func (s *schema) check(path []string, v any) *verror {
 			return e
 		}
 	}
+	if s.oneOf != nil {
+		valid := 0
+		for _, o := range s.oneOf {
+			if o.check(path, v) == nil {
+				valid++
+			}
+		}
+		switch {
+		case valid == 0:
+			return s.fail(path, v, "%s is not valid under any of the given schemas", pyRepr(v))
+		case valid > 1:
+			return s.fail(path, v, "%s is valid under each of the given schemas", pyRepr(v))
+		}
+	}
 	if m, ok := v.(map[string]any); ok {
 		return s.checkObject(path, m)
 	}
-	if a, ok := v.([]any); ok && s.items != nil {
+	if a, ok := v.([]any); ok {
+		return s.checkArray(path, a)
+	}
+	return nil
+}
+
+func (s *schema) checkArray(path []string, a []any) *verror {
+	if s.items != nil {
 		for i, item := range a {
 			if e := s.items.check(append(slices.Clone(path), strconv.Itoa(i)), item); e != nil {
 				return e
 			}
 		}
+	}
+	switch {
+	case s.minItems != nil && len(a) < *s.minItems:
+		return s.fail(path, a, "%s is too short", pyRepr(a))
+	case s.maxItems != nil && len(a) > *s.maxItems:
+		return s.fail(path, a, "%s is too long", pyRepr(a))
 	}
 	return nil
 }
@@ -246,6 +276,10 @@ func (s *schema) checkFormat(path []string, v any) *verror {
 	case "uuid":
 		if isStr && !isUUID(str) {
 			return s.fail(path, v, "%s is not a 'uuid'", pyRepr(v))
+		}
+	case "base64", "ipv4", "ipv6", "date-time", "regex":
+		if isStr && !formatCheckers[s.format](str) {
+			return s.fail(path, v, "%s is not a '%s'", pyRepr(v), s.format)
 		}
 	}
 	return nil

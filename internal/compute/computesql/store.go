@@ -17,7 +17,6 @@ package computesql
 import (
 	"context"
 	"embed"
-	"fmt"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/db"
@@ -48,28 +47,11 @@ func New(d *db.DB) *Store { return &Store{d: d} }
 // ErrConflict and a reference to a missing row ErrNotFound. The engine's error
 // stays in the chain.
 func writeErr(err error) error {
-	switch {
-	case db.IsDuplicate(err):
-		return fmt.Errorf("%w: %w", compute.ErrConflict, err)
-	case db.IsForeignKey(err):
-		return fmt.Errorf("%w: %w", compute.ErrNotFound, err)
-	}
-	return err
+	return db.Classify(err, compute.ErrConflict, compute.ErrNotFound)
 }
 
 // deleteSome runs a delete that must remove a row: none removed is
 // ErrNotFound.
 func deleteSome(ctx context.Context, q db.Querier, query string, args ...any) error {
-	res, err := q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	n, err := db.Affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return compute.ErrNotFound
-	}
-	return nil
+	return db.ExecOne(ctx, q, compute.ErrNotFound, query, args...)
 }
