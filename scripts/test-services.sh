@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts (and on a fresh Debian machine, as root, installs) the database servers the
-# store suites run against, then prints the environment that points tests at them:
-#   NIMBUS_TEST_MYSQL_URL, NIMBUS_TEST_POSTGRES_URL
+# store suites run against and the RabbitMQ the bus tests use, then prints the
+# environment that points tests at them:
+#   NIMBUS_TEST_MYSQL_URL, NIMBUS_TEST_POSTGRES_URL, NIMBUS_TEST_RABBIT_URL
 # A server that cannot be had is left out, and its tests skip saying why.
 set -uo pipefail
 log() { echo "test-services: $*" >&2; }
@@ -49,3 +50,24 @@ if port_open 5432; then
 	fi
 	echo "export NIMBUS_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres"
 fi
+
+# RabbitMQ: guest/guest on 127.0.0.1:5672 (RabbitMQ lets guest in from loopback only).
+# The bus tests restart it with rabbitmqctl, so they need this machine's broker.
+export PATH="$PATH:/usr/sbin"
+if ! port_open 5672; then
+	command -v rabbitmq-server >/dev/null || install rabbitmq-server || log "cannot install RabbitMQ"
+	if $root && command -v rabbitmq-server >/dev/null; then
+		if rabbitmqctl -q ping >/dev/null 2>&1; then
+			log "starting the RabbitMQ application"   # the node runs, its application was stopped
+			rabbitmqctl -q start_app >&2 || true
+		else
+			log "starting RabbitMQ"
+			rabbitmq-server -detached >&2 || true
+		fi
+		# await_startup needs a node to ask: wait for the node, then for its application.
+		for _ in $(seq 1 60); do rabbitmqctl -q ping >/dev/null 2>&1 && break; sleep 1; done
+		timeout 120 rabbitmqctl -q await_startup >&2 || log "RabbitMQ did not come up"
+		wait_port 5672 || log "RabbitMQ does not listen on 5672"
+	fi
+fi
+if port_open 5672; then echo "export NIMBUS_TEST_RABBIT_URL=amqp://guest:guest@127.0.0.1:5672/"; fi

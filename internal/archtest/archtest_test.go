@@ -52,6 +52,20 @@ var rules = []rule{
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/bus", module + "/internal/rpc", module + "/internal/api",
 			module + "/internal/auth", module + "/internal/identity", module + "/internal/image", module + "/internal/compute",
 			module + "/internal/placement", module + "/internal/scheduler", module + "/internal/app", module + "/internal/config"}},
+	{"the bus and its contracts know no service, HTTP, SQL or broker library", func(p string) bool {
+		return p == module+"/internal/bus" || strings.HasPrefix(p, module+"/internal/rpc")
+	}, []string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/identity",
+		module + "/internal/image", module + "/internal/compute", module + "/internal/placement", module + "/internal/scheduler",
+		module + "/internal/conductor", module + "/internal/app", module + "/internal/bus/amqp", module + "/internal/bus/inproc",
+		"github.com/rabbitmq/amqp091-go"}},
+	{"rpc contracts are data, not transport", func(p string) bool { return strings.HasPrefix(p, module+"/internal/rpc") },
+		[]string{module + "/internal/bus"}},
+	{"bus transports move bytes, not envelopes", func(p string) bool {
+		return strings.HasPrefix(p, module+"/internal/bus/amqp") || strings.HasPrefix(p, module+"/internal/bus/inproc")
+	}, []string{module + "/internal/rpc"}},
+	{"only the composition root picks a bus transport", func(p string) bool {
+		return !strings.HasPrefix(p, module+"/internal/app") && !strings.HasPrefix(p, module+"/bench") && !strings.HasPrefix(p, module+"/internal/bus")
+	}, []string{module + "/internal/bus/amqp", module + "/internal/bus/inproc", "github.com/rabbitmq/amqp091-go"}},
 	{"placement talks to no other service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/placement") },
 		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/compute"}},
 	{"only cmd imports app", func(p string) bool {

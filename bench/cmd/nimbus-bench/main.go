@@ -10,6 +10,7 @@
 //	nimbus-bench report         results.jsonl    medians of repeated runs as a markdown table
 //	nimbus-bench image          -size 512MiB     create, upload, download and delete an image
 //	nimbus-bench hash-bound     -size 512MiB     in-process md5+sha512 MB/s: the ceiling of upload
+//	nimbus-bench bus            [-url rabbit://] call round trips and cast throughput of the message bus
 //	nimbus-bench placement      -providers 10000 seed providers, time allocation candidates and claims
 //
 // Credentials come from the usual OS_* variables (source the cloud's admin-openrc).
@@ -34,6 +35,7 @@ commands:
   report          medians of a results file as a markdown table
   image           create, upload, wait active, download, delete an image (-size, -n, -pid)
   hash-bound      md5 and sha512 MB/s in this process: the ceiling of image upload (-size)
+  bus             bus call p50 and casts/s, in process or over RabbitMQ (-url, -calls, -casts, -c)
   placement       seed -providers (api or direct), time allocation candidates, concurrent claims
 
 Each command takes -h for its flags. Credentials come from OS_AUTH_URL,
@@ -56,6 +58,7 @@ func main() {
 		"report":         cmdReport,
 		"image":          cmdImage,
 		"hash-bound":     cmdHashBound,
+		"bus":            cmdBus,
 		"placement":      cmdPlacement,
 	}
 	name := os.Args[1]
