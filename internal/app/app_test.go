@@ -21,6 +21,7 @@ import (
 
 	"github.com/nimbus-cloud/nimbus/internal/app"
 	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/identity/fernet"
 )
 
 // TestMain lets a test run the nimbus command line in a child process, as a
@@ -127,7 +128,7 @@ func authenticate(t *testing.T, env map[string]string) error {
 
 func TestUpFirstStartAndRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	args := []string{"--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0",
+	args := []string{"--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0",
 		"--set", "identity.password_hash_rounds=4"}
 
 	p := startUp(t, args...)
@@ -201,7 +202,7 @@ func TestStartFailureIsAnError(t *testing.T) {
 
 func TestFernetRotateWhileServing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	p := startUp(t, "--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0",
+	p := startUp(t, "--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0",
 		"--set", "identity.password_hash_rounds=4")
 	defer p.stop(t)
 	env := readOpenRC(t, dir)
@@ -211,6 +212,10 @@ func TestFernetRotateWhileServing(t *testing.T) {
 		if code := app.Main([]string{"admin", "fernet", "rotate", "--state-dir", dir}, &out, &out); code != 0 {
 			t.Fatalf("rotate: exit %d: %s", code, out.String())
 		}
+		// Let the server load the new keys (it looks once a second), as
+		// operators rotate far apart: a server still signing with a key the
+		// next rotation prunes would issue tokens it then refuses.
+		time.Sleep(fernet.DefaultReloadInterval + 500*time.Millisecond)
 		after := issue(t, env)
 		if !valid(t, env, after, after) {
 			t.Fatalf("a token signed with the new primary key is refused after rotation %d", i+1)
