@@ -5,7 +5,7 @@ export PATH := $(GO_BIN):$(PATH)
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: build up test test-unit vet bench clean
+.PHONY: build up test test-unit vet bench clean test-image
 
 build:
 	go build -o bin/nimbus ./cmd/nimbus
@@ -28,6 +28,11 @@ test-unit:
 bench: build
 	go test -run '^$$' -bench . -benchmem ./internal/...
 	bench/run.sh
+
+# The tiny guest the QEMU driver's tests boot, built from Debian packages into
+# $NIMBUS_TEST_IMAGE_DIR (default ~/.cache/nimbus/test-image); quick when built.
+test-image:
+	./scripts/build-test-image.sh
 
 clean:
 	rm -rf bin

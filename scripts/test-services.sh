@@ -71,3 +71,14 @@ if ! port_open 5672; then
 	fi
 fi
 if port_open 5672; then echo "export NIMBUS_TEST_RABBIT_URL=amqp://guest:guest@127.0.0.1:5672/"; fi
+
+# QEMU, for the QEMU driver's tests, and the tools they build guest disks, config
+# drives and the test image with. Those tests skip, saying why, without QEMU.
+qemu_tools="qemu-system-x86_64 qemu-img genisoimage isoinfo mcopy mkfs.vfat sfdisk syslinux cpio"
+for t in $qemu_tools; do
+	if ! command -v "$t" >/dev/null; then
+		install --no-install-recommends qemu-system-x86 qemu-utils genisoimage mtools dosfstools fdisk syslinux syslinux-common cpio ||
+			log "cannot install QEMU and its tools"
+		break
+	fi
+done

@@ -68,6 +68,8 @@ var rules = []rule{
 	}, []string{module + "/internal/bus/amqp", module + "/internal/bus/inproc", "github.com/rabbitmq/amqp091-go"}},
 	{"placement talks to no other service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/placement") },
 		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/compute"}},
+	{"the QMP client is a protocol, not a driver", func(p string) bool { return strings.HasPrefix(p, module+"/internal/virt/qemu/qmp") },
+		[]string{module + "/internal"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

@@ -1,0 +1,236 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/nimbus-cloud/nimbus/internal/virt"
+)
+
+// resizeSuffix marks a cold migration's source copy, as nova renames the
+// instance folder to <uuid>_resize.
+const resizeSuffix = "_resize"
+
+// MigrateDiskAndPowerOff is the source side of a cold migration or resize:
+// it shuts the guest down (ACPI for up to CleanShutdownTimeout, then the
+// power is cut) and moves its folder aside to <uuid>_resize, where the
+// destination copies the disks from. Disks never shrink.
+func (d *Driver) MigrateDiskAndPowerOff(ctx context.Context, uuid, dest string, flavor virt.Flavor) (virt.MigratedDisk, error) {
+	in, end, err := d.begin(ctx, d.instances, uuid)
+	if err != nil {
+		return virt.MigratedDisk{}, fmt.Errorf("migrate %s: %w", uuid, err)
+	}
+	defer end()
+	d.mu.Lock()
+	state, p := in.state, in.proc
+	_, busy := d.migrating[uuid]
+	host := d.host
+	d.mu.Unlock()
+	allowed := states(virt.Running, virt.Shutdown)
+	if !slices.Contains(allowed, state) {
+		return virt.MigratedDisk{}, &virt.StateError{UUID: uuid, Op: "migrate", State: state, Allowed: allowed}
+	}
+	if old := in.rec.Spec.Flavor; flavor.RootGB < old.RootGB || flavor.EphemeralGB < old.EphemeralGB {
+		return virt.MigratedDisk{}, fmt.Errorf("migrate %s: %w: cannot resize disks down (root %d to %d GB, ephemeral %d to %d GB)",
+			uuid, virt.ErrNotSupported, old.RootGB, flavor.RootGB, old.EphemeralGB, flavor.EphemeralGB)
+	}
+	if busy {
+		return virt.MigratedDisk{}, fmt.Errorf("migrate %s: %w: a migration of it is not finished", uuid, virt.ErrInstanceExists)
+	}
+	d.powerOff(ctx, in, p, d.opts.CleanShutdownTimeout)
+	aside := in.dir + resizeSuffix
+	if err := os.Rename(in.dir, aside); err != nil {
+		return virt.MigratedDisk{}, fmt.Errorf("migrate %s: move its folder aside: %w", uuid, err)
+	}
+	d.mu.Lock()
+	in.state = virt.Shutdown
+	if state == virt.Running {
+		d.emit(in, virt.EventStopped)
+	}
+	in.dir = aside
+	delete(d.instances, uuid)
+	d.migrating[uuid] = in
+	d.mu.Unlock()
+	f := in.rec.Spec.Flavor
+	return virt.MigratedDisk{SourceHost: host, Info: map[string]string{
+		"path": aside, "image_id": in.rec.Spec.Image.ID, "disk_format": "qcow2", "dest": dest,
+		"root_gb": strconv.Itoa(f.RootGB), "ephemeral_gb": strconv.Itoa(f.EphemeralGB), "swap_mb": strconv.Itoa(f.SwapMB),
+	}}, nil
+}
+
+// FinishMigration is the destination side: it copies the migrated disks
+// into a new instance folder (the root disk onto this host's base of the
+// same image, the others whole), grows them to spec's flavor, writes a new
+// config drive and boots unless spec.StartStopped. The source folder must
+// be reachable here: on the same machine, or an instances folder shared
+// between hosts.
+func (d *Driver) FinishMigration(ctx context.Context, spec *virt.InstanceSpec, disk virt.MigratedDisk) error {
+	if err := validateSpec(spec); err != nil {
+		return err
+	}
+	if id := disk.Info["image_id"]; id != "" && id != spec.Image.ID {
+		return fmt.Errorf("finish migration of %s: %w: disk is of image %s, spec names %s", spec.UUID, virt.ErrInvalidSpec, id, spec.Image.ID)
+	}
+	src := disk.Info["path"]
+	if _, err := os.Stat(filepath.Join(src, fileDisk)); src == "" || err != nil {
+		return fmt.Errorf("finish migration of %s: %w: the disk at %s:%s is not reachable from here (cold migration between machines needs a shared instances folder)",
+			spec.UUID, virt.ErrNotSupported, disk.SourceHost, src)
+	}
+	in, end, err := d.reserve(ctx, d.instances, spec)
+	if err != nil {
+		return fmt.Errorf("finish migration of %s: %w", spec.UUID, err)
+	}
+	defer end()
+	r := &reverter{}
+	defer r.revert()
+	r.add(func() { d.unreserve(d.instances, in) })
+	if err := d.adoptDisks(ctx, in, src, r); err != nil {
+		return fmt.Errorf("finish migration of %s: %w", spec.UUID, err)
+	}
+	if !spec.StartStopped {
+		if err := d.boot(ctx, in, r); err != nil {
+			return fmt.Errorf("finish migration of %s: %w", spec.UUID, err)
+		}
+	} else {
+		d.mu.Lock()
+		in.state, in.reported = virt.Shutdown, virt.Shutdown
+		d.mu.Unlock()
+	}
+	r.done()
+	return nil
+}
+
+// adoptDisks makes in's folder from a migrated folder's disks.
+func (d *Driver) adoptDisks(ctx context.Context, in *instance, src string, r *reverter) error {
+	if err := d.makeDir(in, r); err != nil {
+		return err
+	}
+	spec := &in.rec.Spec
+	b, err := d.ensureBase(ctx, spec.Image)
+	if err != nil {
+		return err
+	}
+	in.rec.BaseFormat = b.format
+	if err := linkOrCopy(filepath.Join(src, fileDisk), in.path(fileDisk)); err != nil {
+		return fmt.Errorf("copy the root disk: %w", err)
+	}
+	// The same image's base on this host: the overlay's content stays.
+	if _, err := d.qemuImg(ctx, "rebase", "-q", "-u", "-f", "qcow2", "-F", b.format, "-b", b.path, in.path(fileDisk)); err != nil {
+		return err
+	}
+	// Ephemeral and swap bases are made by mkfs on each host and differ:
+	// those disks travel whole.
+	for _, name := range []string{fileEphemeral, fileSwap} {
+		from := filepath.Join(src, name)
+		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if _, err := d.qemuImg(ctx, "convert", "-q", "-f", "qcow2", "-O", "qcow2", from, in.path(name)); err != nil {
+			return err
+		}
+	}
+	if err := d.growDisks(ctx, in, b); err != nil {
+		return err
+	}
+	return d.finishCreate(ctx, in, spec.Image)
+}
+
+// growDisks resizes the disks up to the flavor, creating the ephemeral or
+// swap disk a bigger flavor adds.
+func (d *Driver) growDisks(ctx context.Context, in *instance, b base) error {
+	f := in.rec.Spec.Flavor
+	grow := func(name string, size int64) error {
+		info, err := d.info(ctx, in.path(name), "qcow2")
+		if err != nil {
+			return err
+		}
+		if size <= info.VirtualSize {
+			return nil
+		}
+		_, err = d.qemuImg(ctx, "resize", "-q", "-f", "qcow2", in.path(name), strconv.FormatInt(size, 10))
+		return err
+	}
+	if err := grow(fileDisk, max(int64(f.RootGB)*gib, b.size)); err != nil {
+		return fmt.Errorf("grow the root disk: %w", err)
+	}
+	if f.EphemeralGB > 0 {
+		if !in.hasFile(fileEphemeral) {
+			if err := d.createOverlay(ctx, in.path(fileEphemeral), "", "", int64(f.EphemeralGB)*gib); err != nil {
+				return err
+			}
+		} else if err := grow(fileEphemeral, int64(f.EphemeralGB)*gib); err != nil {
+			return fmt.Errorf("grow the ephemeral disk: %w", err)
+		}
+	}
+	if f.SwapMB > 0 && !in.hasFile(fileSwap) {
+		swap, err := d.ensureFormatted(ctx, fmt.Sprintf("swap_%d", f.SwapMB), int64(f.SwapMB)<<20, "mkswap")
+		if err != nil {
+			return fmt.Errorf("swap disk: %w", err)
+		}
+		if err := d.createOverlay(ctx, in.path(fileSwap), swap, "raw", int64(f.SwapMB)<<20); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ConfirmMigration removes the source copy; with none there is nothing to
+// do.
+func (d *Driver) ConfirmMigration(ctx context.Context, uuid string) error {
+	in, end, err := d.begin(ctx, d.migrating, uuid)
+	if errors.Is(err, virt.ErrInstanceNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("confirm migration of %s: %w", uuid, err)
+	}
+	defer end()
+	if err := os.RemoveAll(in.dir); err != nil {
+		return fmt.Errorf("confirm migration of %s: %w", uuid, err)
+	}
+	d.mu.Lock()
+	delete(d.migrating, uuid)
+	in.gone = true
+	d.mu.Unlock()
+	return nil
+}
+
+// FinishRevertMigration moves the source copy back into place once the
+// destination's copy is destroyed, and boots it when powerOn.
+func (d *Driver) FinishRevertMigration(ctx context.Context, uuid string, powerOn bool) error {
+	in, end, err := d.begin(ctx, d.migrating, uuid)
+	if err != nil {
+		return fmt.Errorf("revert migration of %s: %w", uuid, err)
+	}
+	defer end()
+	d.mu.Lock()
+	_, exists := d.instances[uuid]
+	d.mu.Unlock()
+	if exists {
+		return fmt.Errorf("revert migration of %s: %w: destroy the destination's copy first", uuid, virt.ErrInstanceExists)
+	}
+	dir := filepath.Join(d.root, uuid)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("revert migration of %s: %w", uuid, err)
+	}
+	if err := os.Rename(in.dir, dir); err != nil {
+		return fmt.Errorf("revert migration of %s: %w", uuid, err)
+	}
+	d.mu.Lock()
+	in.dir = dir
+	delete(d.migrating, uuid)
+	d.instances[uuid] = in
+	in.state = virt.Shutdown
+	d.mu.Unlock()
+	if powerOn {
+		if err := d.start(ctx, in); err != nil {
+			return fmt.Errorf("revert migration of %s: %w", uuid, err)
+		}
+	}
+	return nil
+}
