@@ -53,6 +53,9 @@ type Cloud struct {
 	// ComputeURL is the public compute endpoint, ending in /v2.1.
 	ComputeURL string
 
+	// plane is the compute control plane; nil when this process runs none.
+	plane *computePlane
+
 	dbs     []*db.DB
 	closers []func() error
 	servers []*http.Server
@@ -67,6 +70,9 @@ type StartOptions struct {
 	AdminPassword string
 	// Log receives every log line; nil writes text to stderr.
 	Log *slog.Logger
+	// NoComputePlane runs the compute API without the bus, conductor,
+	// scheduler and compute agents: the API then serves no servers.
+	NoComputePlane bool
 }
 
 // Start opens the databases (migrating them), bootstraps identity, and starts
@@ -99,8 +105,18 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 	if err := c.startPlacement(ctx); err != nil {
 		return nil, err
 	}
+	if !o.NoComputePlane {
+		if err := c.openComputePlane(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.startCompute(ctx); err != nil {
 		return nil, err
+	}
+	if c.plane != nil {
+		if err := c.startComputePlane(ctx, runCtx); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -57,18 +57,22 @@ func (p identityProjects) ProjectExists(ctx context.Context, projectID string) (
 }
 
 // NewCompute builds the compute service on its store; projects checks the
-// project ids requests name.
-func NewCompute(cfg *config.Config, store compute.Store, projects compute.ProjectChecker, log *slog.Logger) (*compute.Service, error) {
+// project ids requests name; servers supplies what servers need (the
+// conductor, images, the service group), empty for none.
+func NewCompute(cfg *config.Config, store compute.Store, projects compute.ProjectChecker, log *slog.Logger, servers compute.Deps) (*compute.Service, error) {
 	enforcer, err := policy.New(policy.ComputeDefaults(), policy.Options{
 		PolicyFile: cfg.Policy.PolicyFile, EnforceScope: cfg.Policy.EnforceScope})
 	if err != nil {
 		return nil, fmt.Errorf("load compute policy: %w", err)
 	}
 	return compute.New(ComputeConfig(cfg), compute.Deps{
-		Store:    store,
-		Authz:    auth.NewAuthorizer(enforcer),
-		Projects: projects,
-		Log:      log,
+		Store:     store,
+		Authz:     auth.NewAuthorizer(enforcer),
+		Projects:  projects,
+		Conductor: servers.Conductor,
+		Images:    servers.Images,
+		Services:  servers.Services,
+		Log:       log,
 	}), nil
 }
 
@@ -85,7 +89,8 @@ func (c *Cloud) startCompute(ctx context.Context) error {
 		return err
 	}
 	c.dbs = append(c.dbs, d)
-	svc, err := NewCompute(c.cfg, computesql.New(d), identityProjects{c.Identity}, c.log.With("service", "compute"))
+	svc, err := NewCompute(c.cfg, computesql.New(d), identityProjects{c.Identity}, c.log.With("service", "compute"),
+		c.computeServerDeps())
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,16 @@ func isServiceCore(pkg string) bool {
 	return false
 }
 
+// isControlPlane matches the compute control plane's services.
+func isControlPlane(pkg string) bool {
+	for _, p := range []string{"conductor", "schedulerd", "agent"} {
+		if pkg == module+"/internal/"+p || strings.HasPrefix(pkg, module+"/internal/"+p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 var rules = []rule{
 	{"service packages hold rules, not transports or SQL", isServiceCore,
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api"}},
@@ -46,12 +56,6 @@ var rules = []rule{
 		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/placement", module + "/internal/bus", module + "/internal/rpc", module + "/internal/scheduler"}},
 	{"compute's extra spec table is pure", func(p string) bool { return p == module+"/internal/compute/extraspecs" },
 		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/auth"}},
-	{"the scheduler is pure: no other Nimbus package, no I/O", func(p string) bool { return strings.HasPrefix(p, module+"/internal/scheduler") },
-		[]string{module + "/internal", "net", "net/http", "database/sql", "os", "os/exec"}},
-	{"virt drivers know nothing of the database, the bus, HTTP or the services", func(p string) bool { return strings.HasPrefix(p, module+"/internal/virt") },
-		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/bus", module + "/internal/rpc", module + "/internal/api",
-			module + "/internal/auth", module + "/internal/identity", module + "/internal/image", module + "/internal/compute",
-			module + "/internal/placement", module + "/internal/scheduler", module + "/internal/app", module + "/internal/config"}},
 	{"the bus and its contracts know no service, HTTP, SQL or broker library", func(p string) bool {
 		return p == module+"/internal/bus" || strings.HasPrefix(p, module+"/internal/rpc")
 	}, []string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/identity",
@@ -68,8 +72,26 @@ var rules = []rule{
 	}, []string{module + "/internal/bus/amqp", module + "/internal/bus/inproc", "github.com/rabbitmq/amqp091-go"}},
 	{"placement talks to no other service", func(p string) bool { return strings.HasPrefix(p, module+"/internal/placement") },
 		[]string{module + "/internal/identity", module + "/internal/image", module + "/internal/compute"}},
+	{"the scheduler is pure: no other Nimbus package, no I/O", func(p string) bool {
+		return p == module+"/internal/scheduler" || strings.HasPrefix(p, module+"/internal/scheduler/")
+	},
+		[]string{module + "/internal", "net", "net/http", "database/sql", "os", "os/exec"}},
+	{"virt drivers know nothing of the database, the bus, HTTP or the services", func(p string) bool { return strings.HasPrefix(p, module+"/internal/virt") },
+		[]string{"net/http", "database/sql", module + "/internal/db", module + "/internal/bus", module + "/internal/rpc", module + "/internal/api",
+			module + "/internal/auth", module + "/internal/identity", module + "/internal/image", module + "/internal/compute",
+			module + "/internal/placement", module + "/internal/scheduler", module + "/internal/app", module + "/internal/config"}},
 	{"the QMP client is a protocol, not a driver", func(p string) bool { return strings.HasPrefix(p, module+"/internal/virt/qemu/qmp") },
 		[]string{module + "/internal"}},
+	{"the conductor, scheduler service and compute agents talk over the bus and REST, never SQL or HTTP themselves", func(p string) bool {
+		return isControlPlane(p)
+	}, []string{"net/http", "database/sql", module + "/internal/db", module + "/internal/api", module + "/internal/identity",
+		module + "/internal/image", module + "/internal/placement"}},
+	{"compute agents never touch the database: they report to the conductor", func(p string) bool { return strings.HasPrefix(p, module+"/internal/agent") },
+		[]string{module + "/internal/compute", module + "/internal/conductor", module + "/internal/schedulerd", module + "/internal/scheduler"}},
+	{"the conductor reaches hosts and the scheduler only over the bus", func(p string) bool { return strings.HasPrefix(p, module+"/internal/conductor") },
+		[]string{module + "/internal/agent", module + "/internal/virt", module + "/internal/schedulerd", module + "/internal/scheduler"}},
+	{"the scheduler service knows no instance records and no hypervisor", func(p string) bool { return strings.HasPrefix(p, module+"/internal/schedulerd") },
+		[]string{module + "/internal/compute", module + "/internal/conductor", module + "/internal/agent", module + "/internal/virt"}},
 	{"only cmd imports app", func(p string) bool {
 		return !strings.HasPrefix(p, module+"/cmd/") && p != module+"/internal/cloudtest" && !strings.HasPrefix(p, module+"/bench")
 	}, []string{module + "/internal/app"}},

@@ -34,8 +34,9 @@ type Cloud struct {
 
 // settings collect what Options change.
 type settings struct {
-	set map[string]string
-	log io.Writer
+	set   map[string]string
+	log   io.Writer
+	plane bool
 }
 
 // Option changes a test cloud before it starts.
@@ -44,6 +45,13 @@ type Option func(*settings)
 // WithOption sets one configuration option, "section.option" to value.
 func WithOption(key, value string) Option {
 	return func(s *settings) { s.set[key] = value }
+}
+
+// WithComputePlane runs the compute control plane (bus, conductor,
+// scheduler and compute.fake_host_count agents with the fake driver), so
+// the compute API serves servers; without it the cloud has no servers.
+func WithComputePlane() Option {
+	return func(s *settings) { s.plane = true }
 }
 
 // WithLog sends the cloud's log, at debug level, to w.
@@ -78,7 +86,8 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 	if st.log != nil {
 		log = slog.New(slog.NewTextHandler(st.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c, err := app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log})
+	c, err := app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log,
+		NoComputePlane: !st.plane})
 	if err != nil {
 		t.Fatalf("start test cloud: %v", err)
 	}

@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nimbus-cloud/nimbus/internal/rpc"
+)
+
+// LiveMigration is the source side of a live migration (nova's
+// live_migration): the destination is readied, the guest moves while it
+// runs, the destination takes it over, and the outcome goes to the
+// conductor. A failure before the guest moved rolls the destination back;
+// the instance stays here.
+func (a *Agent) LiveMigration(ctx context.Context, r rpc.LiveMigrationRequest) error {
+	id, dest := r.Instance.UUID, r.Dest.Host
+	unlock := a.locks.lock(id)
+	defer unlock()
+	const event = "compute_live_migration"
+	a.event(ctx, id, event, false, nil)
+	err := a.liveMigrate(ctx, r)
+	a.event(ctx, id, event, true, err)
+	res := rpc.LiveMigrationResult{InstanceUUID: id, Source: a.cfg.Host, Dest: rpc.HostNode{Host: dest, Node: r.Dest.Node}}
+	if err != nil {
+		a.log.WarnContext(ctx, "live migration failed", "instance_uuid", id, "dest", dest, "error", err)
+		res.Error = err.Error()
+	} else {
+		a.forgetPower(id)
+	}
+	return a.cond.LiveMigrationDone(ctx, res)
+}
+
+func (a *Agent) liveMigrate(ctx context.Context, r rpc.LiveMigrationRequest) error {
+	id, dest := r.Instance.UUID, r.Dest.Host
+	if err := a.hosts.PreLiveMigration(ctx, dest, r.Instance); err != nil {
+		return fmt.Errorf("prepare %s: %w", dest, err)
+	}
+	if err := a.driver.LiveMigrate(ctx, id, dest); err != nil {
+		if rerr := a.hosts.RollbackLiveMigration(ctx, dest, id); rerr != nil {
+			a.log.ErrorContext(ctx, "roll the destination back", "instance_uuid", id, "dest", dest, "error", rerr)
+		}
+		return err
+	}
+	if err := a.hosts.PostLiveMigration(ctx, dest, id); err != nil {
+		return fmt.Errorf("take over on %s: %w", dest, err)
+	}
+	return nil
+}
+
+// PreLiveMigration readies this host, the destination, for an incoming
+// instance: its image is fetched and the driver makes room.
+func (a *Agent) PreLiveMigration(ctx context.Context, in rpc.InstanceSpec) error {
+	unlock := a.locks.lock(in.UUID)
+	defer unlock()
+	spec, err := a.spec(ctx, rpc.BuildAndRunRequest{Instance: in})
+	if err != nil {
+		return err
+	}
+	return driverError(a.driver.PreLiveMigration(ctx, spec))
+}
+
+// PostLiveMigration takes a migrated instance over on this host.
+func (a *Agent) PostLiveMigration(ctx context.Context, r rpc.InstanceRequest) error {
+	unlock := a.locks.lock(r.InstanceUUID)
+	defer unlock()
+	if err := a.driver.PostLiveMigrationAtDestination(ctx, r.InstanceUUID); err != nil {
+		return driverError(err)
+	}
+	if info, err := a.driver.GetInfo(ctx, r.InstanceUUID); err == nil {
+		a.setReportedPower(r.InstanceUUID, int(info.State))
+	}
+	return nil
+}
+
+// RollbackLiveMigration drops what PreLiveMigration made.
+func (a *Agent) RollbackLiveMigration(ctx context.Context, r rpc.InstanceRequest) error {
+	unlock := a.locks.lock(r.InstanceUUID)
+	defer unlock()
+	return driverError(a.driver.RollbackLiveMigrationAtDestination(ctx, r.InstanceUUID))
+}

@@ -1,0 +1,389 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"github.com/nimbus-cloud/nimbus/internal/agent"
+	"github.com/nimbus-cloud/nimbus/internal/bus"
+	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/conductor"
+	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/image"
+	"github.com/nimbus-cloud/nimbus/internal/rpc"
+	"github.com/nimbus-cloud/nimbus/internal/scheduler"
+	"github.com/nimbus-cloud/nimbus/internal/schedulerd"
+	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/fake"
+)
+
+// computePlane is the compute control plane of this process: the bus, the
+// service group, the API's conductor client, and the conductor, scheduler
+// and compute agents it runs.
+type computePlane struct {
+	bus      *bus.Bus
+	registry *conductor.Registry
+	client   *conductor.Client
+	agents   []*agent.Agent
+	fakes    map[string]*fake.Driver
+	stops    map[string]func(context.Context) error
+}
+
+// defaultServiceUser is the compute service's user in identity when
+// [keystone_authtoken] names none, as the install guides name it.
+const defaultServiceUser = "nova"
+
+// openComputePlane opens the bus and makes what the compute API needs to
+// hand servers over: the conductor client and the service group. It runs
+// before the compute API starts; startComputePlane starts the services.
+func (c *Cloud) openComputePlane(ctx context.Context) error {
+	b, err := openBus(ctx, c.cfg, c.log)
+	if err != nil {
+		return err
+	}
+	c.closers = append(c.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return b.Close(ctx)
+	})
+	cc := c.cfg.Compute
+	reg := conductor.NewRegistry(conductor.RegistryOptions{
+		ServiceDownTime: time.Duration(cc.ServiceDownTime) * time.Second,
+		ComputeZone:     cc.DefaultAvailabilityZone, InternalZone: cc.InternalServiceAvailabilityZone})
+	c.plane = &computePlane{bus: b, registry: reg, fakes: map[string]*fake.Driver{},
+		stops:  map[string]func(context.Context) error{},
+		client: conductor.NewClient(b, reg, c.log.With("service", "compute"))}
+	return nil
+}
+
+// computeServerDeps are the compute API's collaborators for servers: the
+// conductor, the image service and the service group. Without a compute
+// plane the API serves no servers.
+func (c *Cloud) computeServerDeps() compute.Deps {
+	if c.plane == nil || c.Image == nil {
+		return compute.Deps{}
+	}
+	images := computeImages{svc: c.Image, url: c.ImageURL}
+	c.plane.client.DiscardImagesWith(images)
+	return compute.Deps{Conductor: c.plane.client, Images: images, Services: serviceDirectory{c.plane.registry}}
+}
+
+// startComputePlane starts the conductor, the scheduler and this host's
+// compute agents (fake_host_count of them with the fake driver), all on
+// the bus, with the compute service's credentials for placement and the
+// image service.
+func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
+	p := c.plane
+	cfg := c.cfg
+	log := c.log.With("service", "compute")
+	sc, err := c.serviceClients(ctx)
+	if err != nil {
+		return err
+	}
+	pl := newPlacementClient(sc.placement)
+	host := cfg.HostName()
+	reportEvery := time.Duration(cfg.Compute.ReportInterval) * time.Second
+
+	cond := conductor.NewServer(conductor.Config{Host: host, ReportInterval: reportEvery,
+		AllowResizeToSameHost: cfg.Compute.AllowResizeToSameHost}, conductor.Deps{
+		Instances: c.Compute, Scheduler: conductor.BusScheduler{Bus: p.bus}, Placement: pl,
+		Computes: conductor.BusComputes{Bus: p.bus}, Registry: p.registry, Log: log.With("component", "conductor")})
+	if err := c.serveBus(ctx, rpc.TopicConductor, host, cond.Endpoint()); err != nil {
+		return err
+	}
+	c.goRun(func() { cond.Run(runCtx) })
+
+	sched, err := scheduler.New(SchedulerOptions(cfg))
+	if err != nil {
+		return err
+	}
+	sd := schedulerd.New(schedulerd.Config{}, sched, pl, schedulerHosts{p.registry}, log.With("component", "scheduler"))
+	if err := c.serveBus(ctx, rpc.TopicScheduler, host, sd.Endpoint()); err != nil {
+		return err
+	}
+	c.goRun(func() { schedulerd.Run(runCtx, host, reportEvery, p.registry.Report) })
+
+	images := imageFetcher{sc: sc.image}
+	for _, name := range fakeHostNames(host, cfg.Compute.FakeHostCount) {
+		drv := fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
+			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP})
+		a, err := newAgent(cfg, name, drv, agent.BusConductor{Bus: p.bus}, agent.BusHosts{Bus: p.bus}, pl, images, images, log.With("component", "agent"))
+		if err != nil {
+			return err
+		}
+		stop, err := a.Start(ctx, p.bus)
+		if err != nil {
+			return err
+		}
+		c.closers = append(c.closers, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return stop(ctx)
+		})
+		p.agents = append(p.agents, a)
+		p.fakes[name] = drv
+		p.stops[name] = stop
+	}
+	return nil
+}
+
+// serveBus serves endpoints on a topic until the cloud closes.
+func (c *Cloud) serveBus(ctx context.Context, topic, host string, eps ...*bus.Endpoint) error {
+	srv, err := c.plane.bus.Serve(ctx, topic, host, eps...)
+	if err != nil {
+		return err
+	}
+	c.closers = append(c.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Stop(ctx)
+	})
+	return nil
+}
+
+// goRun runs f in the background until the cloud closes (f watches the
+// cloud's run context).
+func (c *Cloud) goRun(f func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// fakeHostNames are the hosts of fake_host_count agents: the host itself
+// for one, host-1 ... host-N for more.
+func fakeHostNames(host string, n int) []string {
+	if n <= 1 {
+		return []string{host}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", host, i+1)
+	}
+	return out
+}
+
+// newAgent builds the compute agent of one host from the [compute] options.
+func newAgent(cfg *config.Config, host string, drv virt.Driver, cond agent.Conductor, hosts agent.Hosts, pl agent.Placement, images agent.ImageFetcher, uploader agent.ImageUploader, log *slog.Logger) (*agent.Agent, error) {
+	cc := cfg.Compute
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	return agent.New(agent.Config{
+		Host:                   host,
+		HostIP:                 cfg.Default.MyIP,
+		ImageCacheDir:          filepath.Join(cfg.Default.StatePath, "instances", "_base"),
+		ReportInterval:         sec(cc.ReportInterval),
+		SyncPowerStateInterval: sec(cc.SyncPowerStateInterval),
+		ShutdownTimeout:        sec(cc.ShutdownTimeout),
+		BuildTimeout:           sec(cc.InstanceBuildTimeout),
+		Resources: agent.ResourceOptions{
+			CPUAllocationRatio: cc.CPUAllocationRatio, RAMAllocationRatio: cc.RAMAllocationRatio,
+			DiskAllocationRatio:       cc.DiskAllocationRatio,
+			InitialCPUAllocationRatio: cc.InitialCPUAllocationRatio, InitialRAMAllocationRatio: cc.InitialRAMAllocationRatio,
+			InitialDiskAllocationRatio: cc.InitialDiskAllocationRatio,
+			ReservedHostCPUs:           cc.ReservedHostCPUs, ReservedHostMemoryMB: cc.ReservedHostMemoryMB,
+			ReservedHostDiskMB: cc.ReservedHostDiskMB,
+		},
+	}, agent.Deps{Driver: drv, Conductor: cond, Placement: pl, Images: images, Uploader: uploader, Hosts: hosts, Log: log})
+}
+
+// SchedulerOptions turns [filter_scheduler] and [scheduler] into the
+// scheduler's options.
+func SchedulerOptions(cfg *config.Config) scheduler.Options {
+	fs := cfg.FilterScheduler
+	return scheduler.Options{
+		EnabledFilters:                     scheduler.ParseNames(fs.EnabledFilters),
+		WeightClasses:                      scheduler.ParseNames(fs.WeightClasses),
+		RAMWeightMultiplier:                fs.RAMWeightMultiplier,
+		CPUWeightMultiplier:                fs.CPUWeightMultiplier,
+		DiskWeightMultiplier:               fs.DiskWeightMultiplier,
+		SoftAffinityWeightMultiplier:       fs.SoftAffinityWeightMultiplier,
+		SoftAntiAffinityWeightMultiplier:   fs.SoftAntiAffinityWeightMultiplier,
+		HostSubsetSize:                     fs.HostSubsetSize,
+		ShuffleBestSameWeighedHosts:        fs.ShuffleBestSameWeighedHosts,
+		MaxAttempts:                        cfg.Scheduler.MaxAttempts,
+		ImagePropertiesDefaultArchitecture: fs.ImagePropertiesDefaultArch,
+		DefaultAvailabilityZone:            cfg.Compute.DefaultAvailabilityZone,
+	}
+}
+
+// serviceClients are the compute service's clients of placement and the
+// image service.
+type serviceClients struct {
+	placement, image *gophercloud.ServiceClient
+}
+
+// serviceClients authenticates as the compute service's user
+// ([keystone_authtoken] username and password; in all-in-one, "nova" with
+// a password made at each start) on the service project, and finds
+// placement and the image service in the catalog.
+func (c *Cloud) serviceClients(ctx context.Context) (serviceClients, error) {
+	at := c.cfg.AuthToken
+	user, password := at.Username, at.Password
+	if user == "" {
+		user = defaultServiceUser
+	}
+	if password == "" {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return serviceClients{}, fmt.Errorf("make service password: %w", err)
+		}
+		password = hex.EncodeToString(b)
+	}
+	if err := c.Identity.EnsureServiceUser(ctx, user, password, at.ProjectName); err != nil {
+		return serviceClients{}, fmt.Errorf("compute service user: %w", err)
+	}
+	pc, err := openstack.NewClient(c.IdentityURL)
+	if err != nil {
+		return serviceClients{}, err
+	}
+	pc.HTTPClient = http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}}
+	err = openstack.Authenticate(ctx, pc, gophercloud.AuthOptions{IdentityEndpoint: c.IdentityURL, Username: user,
+		Password: password, DomainName: at.UserDomainName, AllowReauth: true,
+		Scope: &gophercloud.AuthScope{ProjectName: at.ProjectName, DomainName: at.ProjectDomainName}})
+	if err != nil {
+		return serviceClients{}, fmt.Errorf("authenticate the compute service user %s: %w", user, err)
+	}
+	var out serviceClients
+	if out.placement, err = openstack.NewPlacementV1(pc, gophercloud.EndpointOpts{}); err != nil {
+		return serviceClients{}, fmt.Errorf("placement endpoint: %w", err)
+	}
+	if out.image, err = openstack.NewImageV2(pc, gophercloud.EndpointOpts{}); err != nil {
+		return serviceClients{}, fmt.Errorf("image endpoint: %w", err)
+	}
+	return out, nil
+}
+
+// FakeDriver is the fake virt driver of one of this process's compute
+// hosts, for tests that inject failures; nil when there is none.
+func (c *Cloud) FakeDriver(host string) *fake.Driver {
+	if c.plane == nil {
+		return nil
+	}
+	return c.plane.fakes[host]
+}
+
+// StopComputeHost stops the agent of one of this process's hosts, as if the
+// host died: it takes no more messages and sends no more heartbeats, so
+// the service group sees it down after service_down_time.
+func (c *Cloud) StopComputeHost(ctx context.Context, host string) error {
+	if c.plane == nil || c.plane.stops[host] == nil {
+		return fmt.Errorf("no compute agent of host %s runs here", host)
+	}
+	return c.plane.stops[host](ctx)
+}
+
+// ComputeHosts are the hosts of this process's compute agents.
+func (c *Cloud) ComputeHosts() []string {
+	if c.plane == nil {
+		return nil
+	}
+	out := make([]string, len(c.plane.agents))
+	for i, a := range c.plane.agents {
+		out[i] = a.Host()
+	}
+	return out
+}
+
+// serviceDirectory shows the service group to the compute API.
+type serviceDirectory struct{ reg *conductor.Registry }
+
+func (d serviceDirectory) Services(ctx context.Context) ([]compute.ServiceRecord, error) {
+	svcs := d.reg.Services()
+	out := make([]compute.ServiceRecord, len(svcs))
+	for i, s := range svcs {
+		out[i] = compute.ServiceRecord{Host: s.Host, Binary: s.Binary, Zone: s.Zone, Disabled: s.Disabled,
+			ForcedDown: s.ForcedDown, Up: s.Up, UpdatedAt: s.LastSeen}
+	}
+	return out, nil
+}
+
+// schedulerHosts shows the compute hosts of the service group to the
+// scheduler.
+type schedulerHosts struct{ reg *conductor.Registry }
+
+func (h schedulerHosts) ComputeHosts(ctx context.Context) ([]schedulerd.ComputeHost, error) {
+	svcs := h.reg.Computes()
+	out := make([]schedulerd.ComputeHost, 0, len(svcs))
+	for _, s := range svcs {
+		ch := schedulerd.ComputeHost{Host: s.Host, Node: s.Host, Zone: s.Zone, Up: s.Up, Disabled: s.Disabled,
+			DisabledReason: s.DisabledReason, Instances: s.Instances}
+		if n := s.Node; n != nil {
+			ch.Node, ch.ProviderUUID = n.Node, n.ProviderUUID
+			ch.HypervisorType, ch.HypervisorVersion = n.HypervisorType, n.HypervisorVersion
+			ch.CPUInfo = scheduler.CPUInfo{Arch: n.CPUInfo.Arch, Vendor: n.CPUInfo.Vendor, Model: n.CPUInfo.Model,
+				Features: n.CPUInfo.Features, Topology: scheduler.CPUTopology{Sockets: n.CPUInfo.Sockets,
+					Cores: n.CPUInfo.Cores, Threads: n.CPUInfo.Threads}}
+			for _, si := range n.SupportedInstances {
+				ch.Supported = append(ch.Supported, scheduler.SupportedInstance{Arch: si[0], HypervisorType: si[1],
+					VMMode: si[2]})
+			}
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// computeImages is the image service as the compute API uses it, in this
+// process, on the caller's behalf (the caller is in ctx).
+type computeImages struct {
+	svc *image.Service
+	url string
+}
+
+func (ci computeImages) Image(ctx context.Context, id string) (compute.Image, error) {
+	img, err := ci.svc.GetImage(ctx, id)
+	if errors.Is(err, image.ErrNotFound) {
+		return compute.Image{}, fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	if err != nil {
+		return compute.Image{}, fmt.Errorf("get image %s: %w", id, err)
+	}
+	out := compute.Image{ID: img.ID, Name: img.Name, Status: string(img.Status), MinDisk: int(img.MinDisk),
+		MinRAM: int(img.MinRAM), DiskFormat: img.DiskFormat, ContainerFormat: img.ContainerFormat,
+		Properties: img.Properties}
+	if img.Size != nil {
+		out.Size = *img.Size
+	}
+	return out, nil
+}
+
+// CreateSnapshot creates the queued image a snapshot uploads into, owned
+// by the caller's project.
+func (ci computeImages) CreateSnapshot(ctx context.Context, name string, properties map[string]string) (compute.Image, error) {
+	attrs := make(map[string]any, len(properties)+1)
+	for k, v := range properties {
+		attrs[k] = v
+	}
+	attrs["name"] = name
+	img, err := ci.svc.CreateImage(ctx, attrs)
+	if err != nil {
+		return compute.Image{}, fmt.Errorf("create snapshot image: %w", err)
+	}
+	return compute.Image{ID: img.ID, Name: img.Name, Status: string(img.Status), Properties: img.Properties}, nil
+}
+
+func (ci computeImages) ImageURL(id string) string { return ci.url + "/v2/images/" + id }
+
+// DeleteImage deletes an image on the caller's behalf.
+func (ci computeImages) DeleteImage(ctx context.Context, id string) error {
+	return ci.svc.DeleteImage(ctx, id)
+}

@@ -1,0 +1,224 @@
+package conductor
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/rpc"
+)
+
+// Registry is the service group: every service's last heartbeat, with each
+// compute host's node and instances, and its liveness verdict (up when
+// heard from within service_down_time, as nova's database servicegroup
+// driver decides). The conductor writes it from service_update; the
+// scheduler and the compute API read it.
+//
+// It lives in the memory of the controller process that runs the conductor:
+// agents report every report_interval, so a restarted controller knows every
+// live host again within one interval. What operators set on a service
+// (disabled, forced down) is kept for as long as the process runs.
+type Registry struct {
+	downAfter    time.Duration
+	computeZone  string
+	internalZone string
+	now          func() time.Time
+
+	mu       sync.RWMutex
+	services map[serviceKey]*ServiceStatus
+	nextID   int
+}
+
+type serviceKey struct{ host, binary string }
+
+// ServiceStatus is one service as the registry knows it.
+type ServiceStatus struct {
+	// ID is nova's service id: small, stable while the process runs.
+	ID             int
+	Host           string
+	Binary         string
+	Zone           string
+	Disabled       bool
+	DisabledReason string
+	ForcedDown     bool
+	Version        rpc.Version
+	ReportCount    int64
+	CreatedAt      time.Time
+	// LastSeen is when the last heartbeat arrived.
+	LastSeen time.Time
+	// Up is the liveness verdict at the time of reading.
+	Up bool
+	// Node and Instances are a compute host's, as last reported.
+	Node      *rpc.ComputeNode
+	Instances []string
+}
+
+// RegistryOptions configure a Registry.
+type RegistryOptions struct {
+	// ServiceDownTime is how long a service may stay silent and still be
+	// up (service_down_time).
+	ServiceDownTime time.Duration
+	// ComputeZone is the zone of compute hosts (default_availability_zone);
+	// InternalZone that of the other services.
+	ComputeZone, InternalZone string
+	Now                       func() time.Time
+}
+
+// NewRegistry returns an empty service group.
+func NewRegistry(o RegistryOptions) *Registry {
+	if o.ServiceDownTime <= 0 {
+		o.ServiceDownTime = 60 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Registry{downAfter: o.ServiceDownTime, computeZone: cmp.Or(o.ComputeZone, "nova"),
+		internalZone: cmp.Or(o.InternalZone, "internal"), now: o.Now, services: map[serviceKey]*ServiceStatus{}}
+}
+
+// Report records a heartbeat; the first one registers the service, enabled.
+func (r *Registry) Report(rep rpc.ServiceReport) {
+	now := r.now().UTC()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := serviceKey{rep.Host, rep.Binary}
+	s, ok := r.services[k]
+	if !ok {
+		r.nextID++
+		zone := r.internalZone
+		if rep.Binary == rpc.BinaryCompute {
+			zone = r.computeZone
+		}
+		s = &ServiceStatus{ID: r.nextID, Host: rep.Host, Binary: rep.Binary, Zone: zone, CreatedAt: now}
+		r.services[k] = s
+	}
+	s.LastSeen = now
+	s.Version = rep.Version
+	s.ReportCount = rep.ReportCount
+	if rep.Node != nil {
+		n := *rep.Node
+		s.Node = &n
+	}
+	if rep.Binary == rpc.BinaryCompute {
+		s.Instances = slices.Clone(rep.Instances)
+	}
+}
+
+// up is the verdict on s now; the caller holds r.mu.
+func (r *Registry) up(s *ServiceStatus, now time.Time) bool {
+	return !s.ForcedDown && now.Sub(s.LastSeen) <= r.downAfter
+}
+
+func (r *Registry) view(s *ServiceStatus, now time.Time) ServiceStatus {
+	v := *s
+	v.Up = r.up(s, now)
+	if s.Node != nil {
+		n := *s.Node
+		v.Node = &n
+	}
+	v.Instances = slices.Clone(s.Instances)
+	return v
+}
+
+// Services lists every service, by host then binary.
+func (r *Registry) Services() []ServiceStatus {
+	now := r.now().UTC()
+	r.mu.RLock()
+	out := make([]ServiceStatus, 0, len(r.services))
+	for _, s := range r.services {
+		out = append(out, r.view(s, now))
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ServiceStatus) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Binary, b.Binary))
+	})
+	return out
+}
+
+// Computes lists the compute services, by host.
+func (r *Registry) Computes() []ServiceStatus {
+	all := r.Services()
+	return slices.DeleteFunc(all, func(s ServiceStatus) bool { return s.Binary != rpc.BinaryCompute })
+}
+
+// Compute returns the compute service of a host.
+func (r *Registry) Compute(host string) (ServiceStatus, bool) {
+	now := r.now().UTC()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.services[serviceKey{host, rpc.BinaryCompute}]
+	if !ok {
+		return ServiceStatus{}, false
+	}
+	return r.view(s, now), true
+}
+
+// HostUp tells whether a host's compute service is known and up.
+func (r *Registry) HostUp(host string) bool {
+	s, ok := r.Compute(host)
+	return ok && s.Up
+}
+
+// ComputeZone is the zone of a compute host ("" when unknown).
+func (r *Registry) ComputeZone(host string) string {
+	if s, ok := r.Compute(host); ok {
+		return s.Zone
+	}
+	return ""
+}
+
+// ProviderHost finds the compute host (and node) whose resource provider
+// is uuid.
+func (r *Registry) ProviderHost(uuid string) (host, node string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.services {
+		if s.Node != nil && s.Node.ProviderUUID == uuid {
+			return s.Host, s.Node.Node, true
+		}
+	}
+	return "", "", false
+}
+
+// SetDisabled enables or disables a service (os-services); it reports
+// whether the service exists.
+func (r *Registry) SetDisabled(host, binary string, disabled bool, reason string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.services[serviceKey{host, binary}]
+	if !ok {
+		return false
+	}
+	s.Disabled = disabled
+	s.DisabledReason = ""
+	if disabled {
+		s.DisabledReason = reason
+	}
+	return true
+}
+
+// SetForcedDown marks a service down whatever its heartbeats say, as an
+// operator who knows the host is dead does; it reports whether the service
+// exists.
+func (r *Registry) SetForcedDown(host, binary string, down bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.services[serviceKey{host, binary}]
+	if !ok {
+		return false
+	}
+	s.ForcedDown = down
+	return true
+}
+
+// Remove forgets a service (os-services delete); a live one registers
+// again with its next heartbeat.
+func (r *Registry) Remove(host, binary string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := serviceKey{host, binary}
+	_, ok := r.services[k]
+	delete(r.services, k)
+	return ok
+}

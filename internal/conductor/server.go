@@ -1,0 +1,219 @@
+// Package conductor carries out what the compute API records, as nova's
+// conductor does: it has the scheduler place new instances, hands each to
+// its host, takes failed builds back to try the alternates, and writes
+// what compute agents report (they never touch the database) through the
+// compute service's lifecycle methods. Client is the compute API's side of
+// it: it implements compute.Conductor by casting over the bus.
+//
+// The conductor keeps no state of its own between messages: what a
+// reschedule needs travels in the build request, and every handler checks
+// the instance's recorded state first, so a message delivered twice (the
+// bus delivers at least once) changes nothing the second time.
+package conductor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/bus"
+	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/rpc"
+)
+
+// Lifecycle is the compute service as the conductor drives it: its
+// lifecycle methods, which apply no policy.
+type Lifecycle interface {
+	Instance(ctx context.Context, uuid string) (compute.Instance, error)
+	SaveInstance(ctx context.Context, uuid string, mutate func(*compute.Instance) error) (compute.Instance, error)
+	DestroyInstance(ctx context.Context, uuid string) error
+	AddFault(ctx context.Context, uuid string, f compute.Fault) error
+	StartEvent(ctx context.Context, uuid, requestID, event, host string) error
+	FinishEvent(ctx context.Context, uuid, requestID, event string, failure error) error
+	// Now is the service clock, in UTC.
+	Now() time.Time
+}
+
+// Scheduler places instances and claims their resources.
+type Scheduler interface {
+	SelectDestinations(ctx context.Context, spec rpc.RequestSpec) ([]rpc.Selection, error)
+}
+
+// Placement is what the conductor asks of placement, through its REST API.
+type Placement interface {
+	// Claim allocates for consumer as a new consumer (generation null);
+	// false with a nil error is placement's refusal (the capacity was
+	// taken meanwhile).
+	Claim(ctx context.Context, consumer, projectID, userID string, alloc rpc.Allocation) (bool, error)
+	// DeleteAllocations removes a consumer's allocations; none is no error.
+	DeleteAllocations(ctx context.Context, consumer string) error
+	// Allocations returns what a consumer holds, by provider.
+	Allocations(ctx context.Context, consumer string) (rpc.Allocation, error)
+	// MoveAllocations gives to the allocations from holds, in place of its
+	// own, and empties from, in one write (nova's move_allocations).
+	MoveAllocations(ctx context.Context, from, to, projectID, userID string) error
+}
+
+// Computes sends work to compute hosts.
+type Computes interface {
+	BuildAndRun(ctx context.Context, host string, req rpc.BuildAndRunRequest) error
+	Rebuild(ctx context.Context, host string, req rpc.RebuildRequest) error
+	Terminate(ctx context.Context, host, uuid string) error
+	Resize(ctx context.Context, host string, req rpc.ResizeRequest) error
+	ConfirmMigration(ctx context.Context, host, uuid string) error
+	RevertMigration(ctx context.Context, host, uuid string) error
+	FinishRevertMigration(ctx context.Context, host, uuid string, powerOn bool) (rpc.InstanceState, error)
+	LiveMigrate(ctx context.Context, host string, req rpc.LiveMigrationRequest) error
+}
+
+// Config holds the conductor's options.
+type Config struct {
+	// Host is this conductor's host name, recorded on its events.
+	Host string
+	// ReportInterval is how often the conductor's own service record is
+	// refreshed in the registry.
+	ReportInterval time.Duration
+	// AllowResizeToSameHost lets a resize stay on its host
+	// (allow_resize_to_same_host).
+	AllowResizeToSameHost bool
+}
+
+// Deps are the conductor's collaborators.
+type Deps struct {
+	Instances Lifecycle
+	Scheduler Scheduler
+	Placement Placement
+	Computes  Computes
+	Registry  *Registry
+	Log       *slog.Logger
+}
+
+// Server is the conductor: the handlers of its bus interface.
+type Server struct {
+	cfg       Config
+	inst      Lifecycle
+	sched     Scheduler
+	placement Placement
+	computes  Computes
+	reg       *Registry
+	log       *slog.Logger
+	dedupe    *bus.Dedupe
+}
+
+// NewServer returns a conductor.
+func NewServer(cfg Config, d Deps) *Server {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 10 * time.Second
+	}
+	return &Server{cfg: cfg, inst: d.Instances, sched: d.Scheduler, placement: d.Placement, computes: d.Computes,
+		reg: d.Registry, log: d.Log, dedupe: bus.NewDedupe(4096)}
+}
+
+// Endpoint is the conductor's bus interface, for bus.Serve on the
+// conductor topic.
+func (s *Server) Endpoint() *bus.Endpoint {
+	ep := bus.NewEndpoint(rpc.NamespaceConductor, rpc.ConductorVersion)
+	ep.Use(s.dedupe.Middleware)
+	bus.Handle(ep, rpc.BuildInstances, func(ctx context.Context, r rpc.BuildInstancesRequest) (rpc.None, error) {
+		return rpc.None{}, s.BuildInstances(ctx, r)
+	})
+	bus.Handle(ep, rpc.CleanupDeletedInstance, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
+		return rpc.None{}, s.CleanupDeletedInstance(ctx, r.InstanceUUID)
+	})
+	bus.Handle(ep, rpc.RescheduleInstance, func(ctx context.Context, r rpc.BuildAndRunRequest) (rpc.None, error) {
+		return rpc.None{}, s.RescheduleInstance(ctx, r)
+	})
+	bus.Handle(ep, rpc.RebuildServer, func(ctx context.Context, r rpc.RebuildServerRequest) (rpc.None, error) {
+		return rpc.None{}, s.RebuildServer(ctx, r)
+	})
+	bus.Handle(ep, rpc.MigrateServer, func(ctx context.Context, r rpc.MigrateServerRequest) (rpc.None, error) {
+		return rpc.None{}, s.MigrateServer(ctx, r)
+	})
+	bus.Handle(ep, rpc.ConfirmResize, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
+		return rpc.None{}, s.ConfirmResize(ctx, r.InstanceUUID)
+	})
+	bus.Handle(ep, rpc.RevertResize, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
+		return rpc.None{}, s.RevertResize(ctx, r.InstanceUUID)
+	})
+	bus.Handle(ep, rpc.ResizeFailed, func(ctx context.Context, r rpc.ResizeFailedRequest) (rpc.None, error) {
+		return rpc.None{}, s.ResizeFailed(ctx, r)
+	})
+	bus.Handle(ep, rpc.LiveMigrateInstance, func(ctx context.Context, r rpc.LiveMigrateRequest) (rpc.None, error) {
+		return rpc.None{}, s.LiveMigrateInstance(ctx, r)
+	})
+	bus.Handle(ep, rpc.LiveMigrationDone, func(ctx context.Context, r rpc.LiveMigrationResult) (rpc.None, error) {
+		return rpc.None{}, s.LiveMigrationDone(ctx, r)
+	})
+	bus.Handle(ep, rpc.EvacuateInstance, func(ctx context.Context, r rpc.EvacuateRequest) (rpc.None, error) {
+		return rpc.None{}, s.EvacuateInstance(ctx, r)
+	})
+	bus.Handle(ep, rpc.InstanceUpdate, s.InstanceUpdate)
+	bus.Handle(ep, rpc.InstanceEvent, func(ctx context.Context, r rpc.InstanceEventRequest) (rpc.None, error) {
+		return rpc.None{}, s.InstanceEvent(ctx, r)
+	})
+	bus.Handle(ep, rpc.InstanceDestroyed, func(ctx context.Context, r rpc.InstanceDestroyedRequest) (rpc.None, error) {
+		return rpc.None{}, s.InstanceDestroyed(ctx, r)
+	})
+	bus.Handle(ep, rpc.SyncPowerStates, s.SyncPowerStates)
+	bus.Handle(ep, rpc.ServiceUpdate, func(ctx context.Context, r rpc.ServiceReport) (rpc.None, error) {
+		s.reg.Report(r)
+		return rpc.None{}, nil
+	})
+	return ep
+}
+
+// Run keeps the conductor's own service record fresh until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	var count int64
+	report := func() {
+		count++
+		s.reg.Report(rpc.ServiceReport{Host: s.cfg.Host, Binary: rpc.BinaryConductor, Version: rpc.ConductorVersion,
+			ReportCount: count, SentAt: time.Now().UTC()})
+	}
+	report()
+	t := time.NewTicker(s.cfg.ReportInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			report()
+		}
+	}
+}
+
+// requestID is the API request a message belongs to.
+func requestID(ctx context.Context) string { return rpc.FromContext(ctx).RequestID }
+
+// startEvent and finishEvent record the conductor's events; a record that
+// fails is logged, not fatal: the work matters more than its log.
+func (s *Server) startEvent(ctx context.Context, uuid, event string) {
+	if err := s.inst.StartEvent(ctx, uuid, requestID(ctx), event, s.cfg.Host); err != nil {
+		s.log.WarnContext(ctx, "record event start", "instance_uuid", uuid, "event", event, "error", err)
+	}
+}
+
+func (s *Server) finishEvent(ctx context.Context, uuid, event string, failure error) {
+	if err := s.inst.FinishEvent(ctx, uuid, requestID(ctx), event, failure); err != nil {
+		s.log.WarnContext(ctx, "record event end", "instance_uuid", uuid, "event", event, "error", err)
+	}
+}
+
+// remote turns the compute service's errors into the kinds agents test.
+func remote(uuid string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, compute.ErrNotFound):
+		return rpc.Errorf(rpc.KindInstanceNotFound, "instance %s not found", uuid)
+	case errors.Is(err, compute.ErrUnexpectedTaskState):
+		return rpc.Errorf(rpc.KindUnexpectedTaskState, "%v", err)
+	}
+	return fmt.Errorf("instance %s: %w", uuid, err)
+}
