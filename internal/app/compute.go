@@ -65,14 +65,22 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 	if err != nil {
 		return nil, fmt.Errorf("load compute policy: %w", err)
 	}
+	zoned := zonedServices(servers.Services, store, log)
+	if d, ok := servers.Services.(serviceDirectory); ok && zoned != nil {
+		// Instances record the zone of the host they land on, aggregates
+		// included.
+		d.reg.SetZoneOf(computeZoneOf(zoned))
+	}
 	return compute.New(ComputeConfig(cfg), compute.Deps{
-		Store:     store,
-		Authz:     auth.NewAuthorizer(enforcer),
-		Projects:  projects,
-		Conductor: servers.Conductor,
-		Images:    servers.Images,
-		Services:  servers.Services,
-		Log:       log,
+		Store:        store,
+		Authz:        auth.NewAuthorizer(enforcer),
+		Projects:     projects,
+		Conductor:    servers.Conductor,
+		Images:       servers.Images,
+		Services:     zoned,
+		ServiceAdmin: servers.ServiceAdmin,
+		Counters:     serverGroupCounters(store),
+		Log:          log,
 	}), nil
 }
 

@@ -76,7 +76,8 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 	}
 	images := computeImages{svc: c.Image, url: c.ImageURL}
 	c.plane.client.DiscardImagesWith(images)
-	return compute.Deps{Conductor: c.plane.client, Images: images, Services: serviceDirectory{c.plane.registry}}
+	dir := serviceDirectory{c.plane.registry}
+	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir}
 }
 
 // startComputePlane starts the conductor, the scheduler and this host's
@@ -109,6 +110,8 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
 		return err
 	}
 	sd := schedulerd.New(schedulerd.Config{}, sched, pl, schedulerHosts{p.registry}, log.With("component", "scheduler"))
+	sd.UseGroups(schedulerGroups{c.Compute})
+	sd.UseAggregates(schedulerAggregates{c.Compute})
 	if err := c.serveBus(ctx, rpc.TopicScheduler, host, sd.Endpoint()); err != nil {
 		return err
 	}

@@ -209,8 +209,15 @@ func (s *Service) CreateServers(ctx context.Context, sc ServerCreate) (CreatedSe
 	if err != nil {
 		return CreatedServers{}, err
 	}
+	group, err := s.requestedGroup(ctx, base.SchedulerHints, count)
+	if err != nil {
+		return CreatedServers{}, err
+	}
 	insts, err := s.recordInstances(ctx, c.ProjectID, c.UserID, base, count, resID)
 	if err != nil {
+		return CreatedServers{}, err
+	}
+	if err := s.joinGroup(ctx, group, insts); err != nil {
 		return CreatedServers{}, err
 	}
 	req := BuildRequest{Instances: insts, Image: image, AvailabilityZone: zone, ForcedHost: forcedHost,

@@ -71,6 +71,7 @@ type Service struct {
 	projects ProjectChecker
 	counters []UsageCounter
 	services ServiceDirectory
+	group    ServiceAdmin
 	genKey   KeyGenerator
 	inst     InstanceStore
 	cond     Conductor
@@ -94,6 +95,9 @@ type Deps struct {
 	// Services lists the cloud's services for the availability zone list;
 	// nil lists the default zone alone.
 	Services ServiceDirectory
+	// ServiceAdmin manages the service group (os-services, os-hypervisors);
+	// nil serves neither.
+	ServiceAdmin ServiceAdmin
 	// GenerateKey makes key pairs; nil uses GenerateKeyPair with crypto/rand.
 	GenerateKey KeyGenerator
 	// Conductor carries out server operations. Without one (and Images)
@@ -145,7 +149,7 @@ func New(cfg Config, d Deps) *Service {
 		counters = append(slices.Clone(counters), instanceCounter{is})
 	}
 	return &Service{cfg: cfg, store: d.Store, inst: is, authz: d.Authz, projects: d.Projects, counters: counters,
-		services: d.Services, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
+		services: d.Services, group: d.ServiceAdmin, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
 		newID: d.NewID, random: d.Random}
 }
 

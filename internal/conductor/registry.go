@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
 )
 
@@ -27,6 +29,9 @@ type Registry struct {
 
 	mu       sync.RWMutex
 	services map[serviceKey]*ServiceStatus
+	// zoneOf, when set, names the zone a compute host's aggregates put it
+	// in ("" for none).
+	zoneOf func(host string) string
 	nextID   int
 }
 
@@ -35,7 +40,11 @@ type serviceKey struct{ host, binary string }
 // ServiceStatus is one service as the registry knows it.
 type ServiceStatus struct {
 	// ID is nova's service id: small, stable while the process runs.
-	ID             int
+	ID int
+	// UUID is the service's id from compute microversion 2.53. It derives
+	// from host and binary, so it stays the same across controller restarts
+	// although the registry is rebuilt from heartbeats.
+	UUID           string
 	Host           string
 	Binary         string
 	Zone           string
@@ -90,7 +99,8 @@ func (r *Registry) Report(rep rpc.ServiceReport) {
 		if rep.Binary == rpc.BinaryCompute {
 			zone = r.computeZone
 		}
-		s = &ServiceStatus{ID: r.nextID, Host: rep.Host, Binary: rep.Binary, Zone: zone, CreatedAt: now}
+		s = &ServiceStatus{ID: r.nextID, UUID: ServiceUUID(rep.Host, rep.Binary), Host: rep.Host,
+			Binary: rep.Binary, Zone: zone, CreatedAt: now}
 		r.services[k] = s
 	}
 	s.LastSeen = now
@@ -103,6 +113,14 @@ func (r *Registry) Report(rep rpc.ServiceReport) {
 	if rep.Binary == rpc.BinaryCompute {
 		s.Instances = slices.Clone(rep.Instances)
 	}
+}
+
+// serviceNamespace is the name space of service UUIDs.
+var serviceNamespace = uuid.MustParse("2f5a3c0e-8d1b-4c7e-9a64-6b0d3e5f7a21")
+
+// ServiceUUID is the UUID of the service binary on host.
+func ServiceUUID(host, binary string) string {
+	return uuid.NewSHA1(serviceNamespace, []byte(host+"\x00"+binary)).String()
 }
 
 // up is the verdict on s now; the caller holds r.mu.
@@ -160,12 +178,30 @@ func (r *Registry) HostUp(host string) bool {
 	return ok && s.Up
 }
 
-// ComputeZone is the zone of a compute host ("" when unknown).
+// SetZoneOf makes zoneOf decide compute hosts' zones: the zone of the
+// host's aggregates, or "" to keep the default compute zone.
+func (r *Registry) SetZoneOf(zoneOf func(host string) string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.zoneOf = zoneOf
+}
+
+// ComputeZone is the zone of a compute host ("" when unknown): its
+// aggregates' zone when it has one, else the default compute zone.
 func (r *Registry) ComputeZone(host string) string {
-	if s, ok := r.Compute(host); ok {
-		return s.Zone
+	s, ok := r.Compute(host)
+	if !ok {
+		return ""
 	}
-	return ""
+	r.mu.RLock()
+	zoneOf := r.zoneOf
+	r.mu.RUnlock()
+	if zoneOf != nil {
+		if z := zoneOf(host); z != "" {
+			return z
+		}
+	}
+	return s.Zone
 }
 
 // ProviderHost finds the compute host (and node) whose resource provider

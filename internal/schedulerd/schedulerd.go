@@ -78,6 +78,14 @@ type ComputeHost struct {
 	CPUInfo                        scheduler.CPUInfo
 	Supported                      []scheduler.SupportedInstance
 	Instances                      []string
+	// Aggregates are the host aggregates the host is in.
+	Aggregates []scheduler.Aggregate
+}
+
+// Groups finds the server group an instance being placed is a member of,
+// with the hosts of the group's members (nil when it is in none).
+type Groups interface {
+	InstanceGroup(ctx context.Context, instanceUUID string) (*scheduler.ServerGroup, error)
 }
 
 // Hosts lists the compute hosts.
@@ -104,8 +112,17 @@ type Service struct {
 	log       *slog.Logger
 	dedupe    *bus.Dedupe
 
+	// groups is nil when server group policies are not enforced.
+	groups Groups
+	// aggregates is nil when hosts are in no aggregates.
+	aggregates Aggregates
+
 	// mu makes one decision at a time; see the package comment.
 	mu sync.Mutex
+	// placed remembers the hosts this process chose lately, by instance:
+	// a member placed by the previous request may not have its host
+	// recorded yet when the next member is scheduled. Guarded by mu.
+	placed map[string]string
 }
 
 // New returns the scheduler service.
@@ -119,8 +136,13 @@ func New(cfg Config, sched *scheduler.Scheduler, p Placement, hosts Hosts, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, sched: sched, placement: p, hosts: hosts, log: log, dedupe: bus.NewDedupe(4096)}
+	return &Service{cfg: cfg, sched: sched, placement: p, hosts: hosts, log: log, dedupe: bus.NewDedupe(4096),
+		placed: map[string]string{}}
 }
+
+// UseGroups makes the scheduler enforce the server group policies of the
+// instances it places, with g finding their groups. Call it before serving.
+func (s *Service) UseGroups(g Groups) { s.groups = g }
 
 // Endpoint is the scheduler's bus interface.
 func (s *Service) Endpoint() *bus.Endpoint {
@@ -146,6 +168,9 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 	if err != nil {
 		return nil, fmt.Errorf("list compute hosts: %w", err)
 	}
+	if hosts, err = s.withAggregates(ctx, hosts); err != nil {
+		return nil, err
+	}
 	if spec.Rebuild {
 		return s.checkRebuild(spec, req, hosts)
 	}
@@ -165,6 +190,9 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.addGroup(ctx, &req); err != nil {
+		return nil, err
+	}
 	cands, err := s.placement.AllocationCandidates(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("get allocation candidates: %w", err)
@@ -181,6 +209,7 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 	if err != nil {
 		return nil, err
 	}
+	s.remember(out)
 	s.log.DebugContext(ctx, "scheduled", "instances", len(out), "candidates", len(cands.Allocations),
 		"took", time.Since(start))
 	return out, nil
@@ -273,7 +302,8 @@ func summary(c Capacity) scheduler.Inventory {
 func hostState(h ComputeHost) scheduler.HostState {
 	st := scheduler.HostState{Host: h.Host, Node: h.Node, Up: h.Up, Disabled: h.Disabled,
 		DisabledReason: h.DisabledReason, AvailabilityZone: h.Zone, HypervisorType: h.HypervisorType,
-		HypervisorVersion: h.HypervisorVersion, CPUInfo: h.CPUInfo, SupportedInstances: h.Supported}
+		HypervisorVersion: h.HypervisorVersion, CPUInfo: h.CPUInfo, SupportedInstances: h.Supported,
+		Aggregates: h.Aggregates}
 	for _, u := range h.Instances {
 		st.Instances = append(st.Instances, scheduler.Instance{UUID: u})
 	}

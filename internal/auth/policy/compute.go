@@ -52,6 +52,9 @@ func ComputeDefaults() []Default {
 		novaServerDefaults(),
 		novaServerPartsDefaults(),
 		novaServerActionDefaults(),
+		novaServiceDefaults(),
+		novaServerGroupDefaults(),
+		novaAggregateDefaults(),
 	)
 }
 
@@ -294,5 +297,63 @@ func novaServerActionDefaults() []Default {
 		novaRule(root+"os-remote-consoles", novaMemberOrAdmin,
 			"Get a remote console of a server: POST /servers/{server_id}/remote-consoles (2.6 and later), "+
 				action("os-getVNCConsole, os-getSPICEConsole, os-getSerialConsole")),
+	}
+}
+
+// novaServiceDefaults returns the rules of the services and hypervisors an
+// operator manages (nova/policies/services.py, hypervisors.py): admins only.
+func novaServiceDefaults() []Default {
+	const svc = "os_compute_api:os-services:"
+	const hyp = "os_compute_api:os-hypervisors:"
+	return []Default{
+		novaRule(svc+"list", novaAdmin, "List compute services: GET /os-services."),
+		novaRule(svc+"update", novaAdmin,
+			"Enable, disable or force down a compute service: PUT /os-services/{service_id} (2.53 and later), "+
+				"PUT /os-services/enable, /disable, /disable-log-reason, /force-down (before 2.53)."),
+		novaRule(svc+"delete", novaAdmin, "Delete a compute service: DELETE /os-services/{service_id}."),
+		novaRule(hyp+"list", novaAdmin, "List hypervisors: GET /os-hypervisors."),
+		novaRule(hyp+"list-detail", novaAdmin, "List hypervisors with details: GET /os-hypervisors/detail."),
+		novaRule(hyp+"statistics", novaAdmin,
+			"Show the summed statistics of all hypervisors (before 2.88): GET /os-hypervisors/statistics."),
+		novaRule(hyp+"show", novaAdmin, "Show a hypervisor: GET /os-hypervisors/{hypervisor_id}."),
+		novaRule(hyp+"uptime", novaAdmin,
+			"Show a hypervisor's uptime (before 2.88): GET /os-hypervisors/{hypervisor_id}/uptime."),
+		novaRule(hyp+"search", novaAdmin,
+			"Search hypervisors by host name (before 2.53): GET /os-hypervisors/{hypervisor_hostname_pattern}/search."),
+		novaRule(hyp+"servers", novaAdmin,
+			"List the servers on hypervisors (before 2.53): GET /os-hypervisors/{hypervisor_hostname_pattern}/servers."),
+	}
+}
+
+// novaServerGroupDefaults returns the rules of server groups
+// (nova/policies/server_groups.py): project members create them, readers
+// list and show them, admins see every project's. Targets carry the
+// group's project (the caller's for create and index).
+func novaServerGroupDefaults() []Default {
+	const root = "os_compute_api:os-server-groups:"
+	return []Default{
+		novaRule(root+"create", "rule:project_member_api", "Create a server group: POST /os-server-groups."),
+		novaRule(root+"delete", novaMemberOrAdmin, "Delete a server group: DELETE /os-server-groups/{server_group_id}."),
+		novaRule(root+"index", novaReaderOrAdmin, "List the project's server groups: GET /os-server-groups."),
+		novaRule(root+"index:all_projects", novaAdmin,
+			"List the server groups of every project: GET /os-server-groups?all_projects=True."),
+		novaRule(root+"show", novaReaderOrAdmin, "Show a server group: GET /os-server-groups/{server_group_id}."),
+	}
+}
+
+// novaAggregateDefaults returns the rules of host aggregates
+// (nova/policies/aggregates.py): admins only.
+func novaAggregateDefaults() []Default {
+	const root = "os_compute_api:os-aggregates:"
+	action := func(name string) string { return "POST /os-aggregates/{aggregate_id}/action (" + name + ")." }
+	return []Default{
+		novaRule(root+"index", novaAdmin, "List host aggregates: GET /os-aggregates."),
+		novaRule(root+"create", novaAdmin, "Create a host aggregate: POST /os-aggregates."),
+		novaRule(root+"show", novaAdmin, "Show a host aggregate: GET /os-aggregates/{aggregate_id}."),
+		novaRule(root+"update", novaAdmin, "Update a host aggregate: PUT /os-aggregates/{aggregate_id}."),
+		novaRule(root+"delete", novaAdmin, "Delete a host aggregate: DELETE /os-aggregates/{aggregate_id}."),
+		novaRule(root+"add_host", novaAdmin, "Add a host to an aggregate: "+action("add_host")),
+		novaRule(root+"remove_host", novaAdmin, "Remove a host from an aggregate: "+action("remove_host")),
+		novaRule(root+"set_metadata", novaAdmin, "Set the metadata of an aggregate: "+action("set_metadata")),
 	}
 }

@@ -46,6 +46,10 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.quotaRoutes(srv)
 	h.limitRoutes(srv)
 	h.zoneRoutes(srv)
+	h.serverGroupRoutes(srv)
+	h.aggregateRoutes(srv)
+	h.serviceRoutes(srv)
+	h.hypervisorRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {
