@@ -32,7 +32,7 @@ type Registry struct {
 	// zoneOf, when set, names the zone a compute host's aggregates put it
 	// in ("" for none).
 	zoneOf func(host string) string
-	nextID   int
+	nextID int
 }
 
 type serviceKey struct{ host, binary string }
