@@ -18,6 +18,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 
 	"github.com/nimbus-cloud/nimbus/internal/app"
 	"github.com/nimbus-cloud/nimbus/internal/config"
@@ -147,6 +148,9 @@ func TestUpFirstStartAndRestart(t *testing.T) {
 	}
 	if err := authenticate(t, env); err != nil {
 		t.Fatalf("authenticate with the written credentials: %v", err)
+	}
+	if names := flavorNames(t, env); len(names) != 7 || names[0] != "m1.tiny" || names[6] != "m1.micro" {
+		t.Errorf("flavors offered on first start = %v, want the m1 set", names)
 	}
 	p.stop(t)
 
@@ -281,4 +285,32 @@ func TestAdminDBSync(t *testing.T) {
 			t.Errorf("db sync made no %s: %v", f, err)
 		}
 	}
+}
+
+// flavorNames lists the public flavors' names, in id order, as the admin.
+func flavorNames(t *testing.T, env map[string]string) []string {
+	t.Helper()
+	pc, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env["OS_AUTH_URL"], Username: env["OS_USERNAME"], Password: env["OS_PASSWORD"],
+		DomainName: env["OS_USER_DOMAIN_NAME"], TenantName: env["OS_PROJECT_NAME"]})
+	if err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	sc, err := openstack.NewComputeV2(pc, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := flavors.ListDetail(sc, nil).AllPages(context.Background())
+	if err != nil {
+		t.Fatalf("list flavors: %v", err)
+	}
+	all, err := flavors.ExtractFlavors(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range all {
+		names = append(names, f.Name)
+	}
+	return names
 }

@@ -154,6 +154,12 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if first {
+		if err := cloud.offerDefaults(ctx); err != nil {
+			cloud.Close(context.Background())
+			return err
+		}
+	}
 	if name == "up" {
 		if password == "" {
 			// Keep clouds.yaml and admin-openrc pointing at this start's endpoint.
