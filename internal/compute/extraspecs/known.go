@@ -1,5 +1,7 @@
 package extraspecs
 
+import "github.com/nimbus-cloud/nimbus/internal/osnames"
+
 // The tables below follow nova's nova/api/validation/extra_specs modules, one
 // function per module; the patterns are nova's, unchanged.
 
@@ -153,7 +155,7 @@ func resourceSpecs() []spec {
 // required or forbidden.
 func traitSpecs() []spec {
 	var out []spec
-	for _, t := range standardTraits {
+	for _, t := range osnames.Traits {
 		out = append(out, spec{name: "trait{group}:" + t, enum: []string{"required", "forbidden"},
 			params: []param{group}})
 	}

@@ -1,10 +1,39 @@
-package extraspecs
+// Code generated from the os-resource-classes (STANDARDS, commit 70df847) and
+// os-traits (get_traits(), commit d4ac0c1) name lists; DO NOT EDIT.
 
-// standardTraits are the standard trait names of the os-traits library
-// (August 2026), which "trait{group}:<name>" extra specs may require or forbid
-// beside CUSTOM_ ones. Keep the list in step with os-traits: nova refuses a
-// trait extra spec that names none of them.
-var standardTraits = []string{
+// Package osnames holds OpenStack's standard resource class and trait names,
+// which placement serves and the compute API's extra specs are checked
+// against: data, shared by both.
+package osnames
+
+// ResourceClasses are os-resource-classes' STANDARDS, in order: a standard
+// class's id is its index, as placement numbers them.
+var ResourceClasses = []string{
+	"VCPU",
+	"MEMORY_MB",
+	"DISK_GB",
+	"PCI_DEVICE",
+	"SRIOV_NET_VF",
+	"NUMA_SOCKET",
+	"NUMA_CORE",
+	"NUMA_THREAD",
+	"NUMA_MEMORY_MB",
+	"IPV4_ADDRESS",
+	"VGPU",
+	"VGPU_DISPLAY_HEAD",
+	"NET_BW_EGR_KILOBIT_PER_SEC",
+	"NET_BW_IGR_KILOBIT_PER_SEC",
+	"PCPU",
+	"MEM_ENCRYPTION_CONTEXT",
+	"FPGA",
+	"PGPU",
+	"NET_PACKET_RATE_KILOPACKET_PER_SEC",
+	"NET_PACKET_RATE_EGR_KILOPACKET_PER_SEC",
+	"NET_PACKET_RATE_IGR_KILOPACKET_PER_SEC",
+}
+
+// Traits are os-traits' trait names, sorted.
+var Traits = []string{
 	"COMPUTE_ACCELERATORS",
 	"COMPUTE_ADDRESS_SPACE_EMULATED",
 	"COMPUTE_ADDRESS_SPACE_PASSTHROUGH",
