@@ -171,43 +171,26 @@ func (a *Agent) every(ctx context.Context, interval time.Duration, f func(contex
 func (a *Agent) Endpoint() *bus.Endpoint {
 	ep := bus.NewEndpoint(rpc.NamespaceCompute, rpc.ComputeVersion)
 	ep.Use(a.dedupe.Middleware)
-	cast := func(m rpc.Method[rpc.InstanceRequest, rpc.None], f func(context.Context, rpc.InstanceRequest) error) {
-		bus.Handle(ep, m, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) { return rpc.None{}, f(ctx, r) })
-	}
-	bus.Handle(ep, rpc.BuildAndRunInstance, func(ctx context.Context, r rpc.BuildAndRunRequest) (rpc.None, error) {
-		return rpc.None{}, a.BuildAndRun(ctx, r)
-	})
-	bus.Handle(ep, rpc.RebuildInstance, func(ctx context.Context, r rpc.RebuildRequest) (rpc.None, error) {
-		return rpc.None{}, a.Rebuild(ctx, r)
-	})
-	bus.Handle(ep, rpc.SnapshotInstance, func(ctx context.Context, r rpc.SnapshotRequest) (rpc.None, error) {
-		return rpc.None{}, a.Snapshot(ctx, r)
-	})
-	bus.Handle(ep, rpc.ResizeInstance, func(ctx context.Context, r rpc.ResizeRequest) (rpc.None, error) {
-		return rpc.None{}, a.ResizeInstance(ctx, r)
-	})
-	bus.Handle(ep, rpc.FinishResize, func(ctx context.Context, r rpc.FinishResizeRequest) (rpc.None, error) {
-		return rpc.None{}, a.FinishResize(ctx, r)
-	})
-	bus.Handle(ep, rpc.LiveMigration, func(ctx context.Context, r rpc.LiveMigrationRequest) (rpc.None, error) {
-		return rpc.None{}, a.LiveMigration(ctx, r)
-	})
-	bus.Handle(ep, rpc.PreLiveMigration, func(ctx context.Context, r rpc.InstanceSpec) (rpc.None, error) {
-		return rpc.None{}, a.PreLiveMigration(ctx, r)
-	})
-	cast(rpc.PostLiveMigration, a.PostLiveMigration)
-	cast(rpc.RollbackLiveMigration, a.RollbackLiveMigration)
-	cast(rpc.ConfirmMigration, a.ConfirmMigration)
-	cast(rpc.RevertMigration, a.RevertMigration)
+	bus.HandleCast(ep, rpc.BuildAndRunInstance, a.BuildAndRun)
+	bus.HandleCast(ep, rpc.RebuildInstance, a.Rebuild)
+	bus.HandleCast(ep, rpc.SnapshotInstance, a.Snapshot)
+	bus.HandleCast(ep, rpc.ResizeInstance, a.ResizeInstance)
+	bus.HandleCast(ep, rpc.FinishResize, a.FinishResize)
+	bus.HandleCast(ep, rpc.LiveMigration, a.LiveMigration)
+	bus.HandleCast(ep, rpc.PreLiveMigration, a.PreLiveMigration)
+	bus.HandleCast(ep, rpc.PostLiveMigration, a.PostLiveMigration)
+	bus.HandleCast(ep, rpc.RollbackLiveMigration, a.RollbackLiveMigration)
+	bus.HandleCast(ep, rpc.ConfirmMigration, a.ConfirmMigration)
+	bus.HandleCast(ep, rpc.RevertMigration, a.RevertMigration)
 	bus.Handle(ep, rpc.FinishRevertMigration, a.FinishRevertMigration)
-	cast(rpc.TerminateInstance, a.Terminate)
-	cast(rpc.StartInstance, a.StartInstance)
-	cast(rpc.StopInstance, a.StopInstance)
-	cast(rpc.RebootInstance, a.RebootInstance)
-	cast(rpc.PauseInstance, a.PauseInstance)
-	cast(rpc.UnpauseInstance, a.UnpauseInstance)
-	cast(rpc.SuspendInstance, a.SuspendInstance)
-	cast(rpc.ResumeInstance, a.ResumeInstance)
+	bus.HandleCast(ep, rpc.TerminateInstance, a.Terminate)
+	bus.HandleCast(ep, rpc.StartInstance, a.StartInstance)
+	bus.HandleCast(ep, rpc.StopInstance, a.StopInstance)
+	bus.HandleCast(ep, rpc.RebootInstance, a.RebootInstance)
+	bus.HandleCast(ep, rpc.PauseInstance, a.PauseInstance)
+	bus.HandleCast(ep, rpc.UnpauseInstance, a.UnpauseInstance)
+	bus.HandleCast(ep, rpc.SuspendInstance, a.SuspendInstance)
+	bus.HandleCast(ep, rpc.ResumeInstance, a.ResumeInstance)
 	bus.Handle(ep, rpc.GetConsoleOutput, a.ConsoleOutput)
 	bus.Handle(ep, rpc.GetVNCConsole, a.VNCConsole)
 	return ep

@@ -88,6 +88,12 @@ func Handle[Req, Resp any](e *Endpoint, m rpc.Method[Req, Resp], fn func(ctx con
 	})
 }
 
+// HandleCast registers a typed method that answers nothing (rpc.None): a
+// cast, or a call whose caller only waits for it to be done.
+func HandleCast[Req any](e *Endpoint, m rpc.Method[Req, rpc.None], fn func(ctx context.Context, req Req) error) {
+	Handle(e, m, func(ctx context.Context, req Req) (rpc.None, error) { return rpc.None{}, fn(ctx, req) })
+}
+
 // Server consumes one topic (shared with other servers of it), topic.host and
 // the topic's fanout, and runs each message's handler.
 type Server struct {

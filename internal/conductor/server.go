@@ -119,46 +119,22 @@ func NewServer(cfg Config, d Deps) *Server {
 func (s *Server) Endpoint() *bus.Endpoint {
 	ep := bus.NewEndpoint(rpc.NamespaceConductor, rpc.ConductorVersion)
 	ep.Use(s.dedupe.Middleware)
-	bus.Handle(ep, rpc.BuildInstances, func(ctx context.Context, r rpc.BuildInstancesRequest) (rpc.None, error) {
-		return rpc.None{}, s.BuildInstances(ctx, r)
+	bus.HandleCast(ep, rpc.BuildInstances, s.BuildInstances)
+	bus.HandleCast(ep, rpc.CleanupDeletedInstance, func(ctx context.Context, r rpc.InstanceRequest) error {
+		return s.CleanupDeletedInstance(ctx, r.InstanceUUID)
 	})
-	bus.Handle(ep, rpc.CleanupDeletedInstance, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
-		return rpc.None{}, s.CleanupDeletedInstance(ctx, r.InstanceUUID)
-	})
-	bus.Handle(ep, rpc.RescheduleInstance, func(ctx context.Context, r rpc.BuildAndRunRequest) (rpc.None, error) {
-		return rpc.None{}, s.RescheduleInstance(ctx, r)
-	})
-	bus.Handle(ep, rpc.RebuildServer, func(ctx context.Context, r rpc.RebuildServerRequest) (rpc.None, error) {
-		return rpc.None{}, s.RebuildServer(ctx, r)
-	})
-	bus.Handle(ep, rpc.MigrateServer, func(ctx context.Context, r rpc.MigrateServerRequest) (rpc.None, error) {
-		return rpc.None{}, s.MigrateServer(ctx, r)
-	})
-	bus.Handle(ep, rpc.ConfirmResize, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
-		return rpc.None{}, s.ConfirmResize(ctx, r.InstanceUUID)
-	})
-	bus.Handle(ep, rpc.RevertResize, func(ctx context.Context, r rpc.InstanceRequest) (rpc.None, error) {
-		return rpc.None{}, s.RevertResize(ctx, r.InstanceUUID)
-	})
-	bus.Handle(ep, rpc.ResizeFailed, func(ctx context.Context, r rpc.ResizeFailedRequest) (rpc.None, error) {
-		return rpc.None{}, s.ResizeFailed(ctx, r)
-	})
-	bus.Handle(ep, rpc.LiveMigrateInstance, func(ctx context.Context, r rpc.LiveMigrateRequest) (rpc.None, error) {
-		return rpc.None{}, s.LiveMigrateInstance(ctx, r)
-	})
-	bus.Handle(ep, rpc.LiveMigrationDone, func(ctx context.Context, r rpc.LiveMigrationResult) (rpc.None, error) {
-		return rpc.None{}, s.LiveMigrationDone(ctx, r)
-	})
-	bus.Handle(ep, rpc.EvacuateInstance, func(ctx context.Context, r rpc.EvacuateRequest) (rpc.None, error) {
-		return rpc.None{}, s.EvacuateInstance(ctx, r)
-	})
+	bus.HandleCast(ep, rpc.RescheduleInstance, s.RescheduleInstance)
+	bus.HandleCast(ep, rpc.RebuildServer, s.RebuildServer)
+	bus.HandleCast(ep, rpc.MigrateServer, s.MigrateServer)
+	bus.HandleCast(ep, rpc.ConfirmResize, func(ctx context.Context, r rpc.InstanceRequest) error { return s.ConfirmResize(ctx, r.InstanceUUID) })
+	bus.HandleCast(ep, rpc.RevertResize, func(ctx context.Context, r rpc.InstanceRequest) error { return s.RevertResize(ctx, r.InstanceUUID) })
+	bus.HandleCast(ep, rpc.ResizeFailed, s.ResizeFailed)
+	bus.HandleCast(ep, rpc.LiveMigrateInstance, s.LiveMigrateInstance)
+	bus.HandleCast(ep, rpc.LiveMigrationDone, s.LiveMigrationDone)
+	bus.HandleCast(ep, rpc.EvacuateInstance, s.EvacuateInstance)
 	bus.Handle(ep, rpc.InstanceUpdate, s.InstanceUpdate)
-	bus.Handle(ep, rpc.InstanceEvent, func(ctx context.Context, r rpc.InstanceEventRequest) (rpc.None, error) {
-		return rpc.None{}, s.InstanceEvent(ctx, r)
-	})
-	bus.Handle(ep, rpc.InstanceDestroyed, func(ctx context.Context, r rpc.InstanceDestroyedRequest) (rpc.None, error) {
-		return rpc.None{}, s.InstanceDestroyed(ctx, r)
-	})
+	bus.HandleCast(ep, rpc.InstanceEvent, s.InstanceEvent)
+	bus.HandleCast(ep, rpc.InstanceDestroyed, s.InstanceDestroyed)
 	bus.Handle(ep, rpc.SyncPowerStates, s.SyncPowerStates)
 	bus.Handle(ep, rpc.ServiceUpdate, func(ctx context.Context, r rpc.ServiceReport) (rpc.None, error) {
 		s.reg.Report(r)
