@@ -55,6 +55,8 @@ type Cloud struct {
 
 	// plane is the compute control plane; nil when this process runs none.
 	plane *computePlane
+	// computeDB is the compute database, once opened.
+	computeDB *db.DB
 
 	dbs     []*db.DB
 	closers []func() error
@@ -73,7 +75,24 @@ type StartOptions struct {
 	// NoComputePlane runs the compute API without the bus, conductor,
 	// scheduler and compute agents: the API then serves no servers.
 	NoComputePlane bool
+	// Role is what this process runs: RoleAll (the default), RoleController
+	// or RoleCompute.
+	Role string
 }
+
+// The roles of `nimbus serve --role`.
+const (
+	// RoleAll runs every service, the compute agents of this host
+	// included, as `nimbus up` does.
+	RoleAll = "all"
+	// RoleController runs identity, image, placement, the compute API, the
+	// conductor and the scheduler: no compute agent.
+	RoleController = "controller"
+	// RoleCompute runs only this host's compute agents. They need no
+	// database: they reach the conductor over the shared bus and
+	// placement and the image service over REST.
+	RoleCompute = "compute"
+)
 
 // Start opens the databases (migrating them), bootstraps identity, and starts
 // serving the APIs. Listeners on port 0 get a free port, which the catalog shows.
@@ -96,6 +115,16 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
+	switch o.Role {
+	case "", RoleAll, RoleController:
+	case RoleCompute:
+		if err := c.startComputeNode(ctx); err != nil {
+			return nil, err
+		}
+		return c, nil
+	default:
+		return nil, fmt.Errorf("unknown role %q: want %s, %s or %s", o.Role, RoleAll, RoleController, RoleCompute)
+	}
 	if err := c.startIdentity(ctx, runCtx, o.AdminPassword); err != nil {
 		return nil, err
 	}
@@ -114,8 +143,19 @@ func Start(ctx context.Context, cfg *config.Config, o StartOptions) (_ *Cloud, e
 		return nil, err
 	}
 	if c.plane != nil {
-		if err := c.startComputePlane(ctx, runCtx); err != nil {
+		sc, err := c.serviceClients(ctx)
+		if err != nil {
 			return nil, err
+		}
+		if err := c.startComputePlane(ctx, runCtx, sc); err != nil {
+			return nil, err
+		}
+		// The agents of this host join as a compute node's do: over the
+		// bus and the REST endpoints of the catalog.
+		if o.Role != RoleController {
+			if err := c.startComputeAgents(ctx, sc); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return c, nil

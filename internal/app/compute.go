@@ -13,6 +13,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/compute/computehttp"
 	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
 	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/identity"
 )
 
@@ -88,15 +89,10 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 // (nova, <base>/v2.1, without a project id as modern nova) in the catalog,
 // and serves the Compute API.
 func (c *Cloud) startCompute(ctx context.Context) error {
-	ms, err := computesql.Migrations()
+	d, err := c.openComputeDB(ctx)
 	if err != nil {
 		return err
 	}
-	d, err := OpenDB(ctx, c.cfg, computesql.ServiceName, ms)
-	if err != nil {
-		return err
-	}
-	c.dbs = append(c.dbs, d)
 	svc, err := NewCompute(c.cfg, computesql.New(d), identityProjects{c.Identity}, c.log.With("service", "compute"),
 		c.computeServerDeps())
 	if err != nil {
@@ -120,4 +116,23 @@ func (c *Cloud) startCompute(ctx context.Context) error {
 	c.Compute = svc
 	c.serve(ln, srv)
 	return nil
+}
+
+// openComputeDB opens (and migrates) the compute database once: the compute
+// API and the service group share it.
+func (c *Cloud) openComputeDB(ctx context.Context) (*db.DB, error) {
+	if c.computeDB != nil {
+		return c.computeDB, nil
+	}
+	ms, err := computesql.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	d, err := OpenDB(ctx, c.cfg, computesql.ServiceName, ms)
+	if err != nil {
+		return nil, err
+	}
+	c.dbs = append(c.dbs, d)
+	c.computeDB = d
+	return d, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/agent"
 	"github.com/nimbus-cloud/nimbus/internal/bus"
 	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
 	"github.com/nimbus-cloud/nimbus/internal/conductor"
 	"github.com/nimbus-cloud/nimbus/internal/config"
 	"github.com/nimbus-cloud/nimbus/internal/image"
@@ -57,14 +59,46 @@ func (c *Cloud) openComputePlane(ctx context.Context) error {
 		defer cancel()
 		return b.Close(ctx)
 	})
+	d, err := c.openComputeDB(ctx)
+	if err != nil {
+		return err
+	}
 	cc := c.cfg.Compute
 	reg := conductor.NewRegistry(conductor.RegistryOptions{
 		ServiceDownTime: time.Duration(cc.ServiceDownTime) * time.Second,
-		ComputeZone:     cc.DefaultAvailabilityZone, InternalZone: cc.InternalServiceAvailabilityZone})
+		ComputeZone:     cc.DefaultAvailabilityZone, InternalZone: cc.InternalServiceAvailabilityZone,
+		Store: serviceStore{computesql.New(d)}, Log: c.log.With("service", "compute")})
+	if err := reg.Load(ctx); err != nil {
+		return err
+	}
 	c.plane = &computePlane{bus: b, registry: reg, fakes: map[string]*fake.Driver{},
 		stops:  map[string]func(context.Context) error{},
 		client: conductor.NewClient(b, reg, c.log.With("service", "compute"))}
 	return nil
+}
+
+// startComputeNode runs the compute role: this host's agents on the shared
+// bus, with placement and the image service reached over REST as the
+// compute service's user of [keystone_authtoken]. It opens no database.
+func (c *Cloud) startComputeNode(ctx context.Context) error {
+	if strings.TrimSpace(c.cfg.Default.TransportURL) == "" {
+		return errors.New("compute role needs a shared transport_url: set [DEFAULT] transport_url to the controller's RabbitMQ (rabbit://user:password@controller:5672/)")
+	}
+	b, err := openBus(ctx, c.cfg, c.log)
+	if err != nil {
+		return err
+	}
+	c.closers = append(c.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return b.Close(ctx)
+	})
+	c.plane = &computePlane{bus: b, fakes: map[string]*fake.Driver{}, stops: map[string]func(context.Context) error{}}
+	sc, err := c.serviceClients(ctx)
+	if err != nil {
+		return err
+	}
+	return c.startComputeAgents(ctx, sc)
 }
 
 // computeServerDeps are the compute API's collaborators for servers: the
@@ -80,21 +114,17 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir}
 }
 
-// startComputePlane starts the conductor, the scheduler and this host's
-// compute agents (fake_host_count of them with the fake driver), all on
-// the bus, with the compute service's credentials for placement and the
-// image service.
-func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
+// startComputePlane starts the conductor and the scheduler on the bus,
+// with the compute service's clients of placement, and keeps the service
+// group in sync with its table.
+func (c *Cloud) startComputePlane(ctx, runCtx context.Context, sc serviceClients) error {
 	p := c.plane
 	cfg := c.cfg
 	log := c.log.With("service", "compute")
-	sc, err := c.serviceClients(ctx)
-	if err != nil {
-		return err
-	}
 	pl := newPlacementClient(sc.placement)
 	host := cfg.HostName()
 	reportEvery := time.Duration(cfg.Compute.ReportInterval) * time.Second
+	c.goRun(func() { p.registry.Run(runCtx, reportEvery) })
 
 	cond := conductor.NewServer(conductor.Config{Host: host, ReportInterval: reportEvery,
 		AllowResizeToSameHost: cfg.Compute.AllowResizeToSameHost}, conductor.Deps{
@@ -116,6 +146,19 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
 		return err
 	}
 	c.goRun(func() { schedulerd.Run(runCtx, host, reportEvery, p.registry.Report) })
+	return nil
+}
+
+// startComputeAgents starts this host's compute agents (fake_host_count of
+// them with the fake driver) on the bus, with the compute service's
+// clients of placement and the image service: the same path whether the
+// controller runs in this process or elsewhere.
+func (c *Cloud) startComputeAgents(ctx context.Context, sc serviceClients) error {
+	p := c.plane
+	cfg := c.cfg
+	log := c.log.With("service", "compute")
+	pl := newPlacementClient(sc.placement)
+	host := cfg.HostName()
 
 	images := imageFetcher{sc: sc.image}
 	for _, name := range fakeHostNames(host, cfg.Compute.FakeHostCount) {
@@ -230,24 +273,34 @@ type serviceClients struct {
 // serviceClients authenticates as the compute service's user
 // ([keystone_authtoken] username and password; in all-in-one, "nova" with
 // a password made at each start) on the service project, and finds
-// placement and the image service in the catalog.
+// placement and the image service in the catalog. Where identity runs in
+// this process the user is made or its password set; elsewhere (the
+// compute role) it is reached at [keystone_authtoken] auth_url.
 func (c *Cloud) serviceClients(ctx context.Context) (serviceClients, error) {
 	at := c.cfg.AuthToken
 	user, password := at.Username, at.Password
 	if user == "" {
 		user = defaultServiceUser
 	}
-	if password == "" {
-		b := make([]byte, 24)
-		if _, err := rand.Read(b); err != nil {
-			return serviceClients{}, fmt.Errorf("make service password: %w", err)
+	authURL := c.IdentityURL
+	if c.Identity == nil {
+		if at.AuthURL == "" || at.Password == "" {
+			return serviceClients{}, errors.New("compute role needs [keystone_authtoken] auth_url, username and password: the controller's identity URL and the compute service's user")
 		}
-		password = hex.EncodeToString(b)
+		authURL = at.AuthURL
+	} else {
+		if password == "" {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				return serviceClients{}, fmt.Errorf("make service password: %w", err)
+			}
+			password = hex.EncodeToString(b)
+		}
+		if err := c.Identity.EnsureServiceUser(ctx, user, password, at.ProjectName); err != nil {
+			return serviceClients{}, fmt.Errorf("compute service user: %w", err)
+		}
 	}
-	if err := c.Identity.EnsureServiceUser(ctx, user, password, at.ProjectName); err != nil {
-		return serviceClients{}, fmt.Errorf("compute service user: %w", err)
-	}
-	pc, err := openstack.NewClient(c.IdentityURL)
+	pc, err := openstack.NewClient(authURL)
 	if err != nil {
 		return serviceClients{}, err
 	}
@@ -259,11 +312,11 @@ func (c *Cloud) serviceClients(ctx context.Context) (serviceClients, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 	}}
-	err = openstack.Authenticate(ctx, pc, gophercloud.AuthOptions{IdentityEndpoint: c.IdentityURL, Username: user,
+	opts := gophercloud.AuthOptions{IdentityEndpoint: authURL, Username: user,
 		Password: password, DomainName: at.UserDomainName, AllowReauth: true,
-		Scope: &gophercloud.AuthScope{ProjectName: at.ProjectName, DomainName: at.ProjectDomainName}})
-	if err != nil {
-		return serviceClients{}, fmt.Errorf("authenticate the compute service user %s: %w", user, err)
+		Scope: &gophercloud.AuthScope{ProjectName: at.ProjectName, DomainName: at.ProjectDomainName}}
+	if err := c.authenticate(ctx, pc, opts); err != nil {
+		return serviceClients{}, fmt.Errorf("authenticate the compute service user %s at %s: %w", user, authURL, err)
 	}
 	var out serviceClients
 	if out.placement, err = openstack.NewPlacementV1(pc, gophercloud.EndpointOpts{}); err != nil {
@@ -273,6 +326,25 @@ func (c *Cloud) serviceClients(ctx context.Context) (serviceClients, error) {
 		return serviceClients{}, fmt.Errorf("image endpoint: %w", err)
 	}
 	return out, nil
+}
+
+// authenticate logs in; a compute node whose controller is not reachable
+// yet waits for it (until ctx ends), as a refused login fails at once.
+func (c *Cloud) authenticate(ctx context.Context, pc *gophercloud.ProviderClient, opts gophercloud.AuthOptions) error {
+	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+		err := openstack.Authenticate(ctx, pc, opts)
+		var refused gophercloud.ErrUnexpectedResponseCode
+		if err == nil || c.Identity != nil || errors.As(err, &refused) && refused.Actual < 500 {
+			return err
+		}
+		c.log.WarnContext(ctx, "identity is not reachable yet; trying again", "url", opts.IdentityEndpoint,
+			"in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+	}
 }
 
 // FakeDriver is the fake virt driver of one of this process's compute

@@ -34,7 +34,8 @@ const usage = `Nimbus: an OpenStack-compatible cloud in one binary.
 
 Usage:
   nimbus up [--state-dir DIR] [--config-file FILE]   start the all-in-one cloud
-  nimbus serve [--config-file FILE]                   start the services of the config
+  nimbus serve [--role all|controller|compute] [--host NAME]
+                                                      start the services of a role
   nimbus admin db sync                                create or upgrade the schemas
   nimbus admin bootstrap --bootstrap-password PW      create the first admin and catalog
   nimbus admin fernet setup|rotate                    manage the token keys
@@ -128,8 +129,24 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlagSet(name)
 	fs.SetOutput(stderr)
 	adminPassword := fs.String("admin-password", "", "admin password for a new cloud (default: generated)")
+	role := RoleAll
+	if name == "serve" {
+		fs.StringVar(&role, "role", RoleAll, "what this process runs: all (every service), controller (the APIs, conductor and scheduler) or compute (this host's compute agents)")
+		fs.Func("host", "name of this node (overrides [DEFAULT] host)", func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("host is empty")
+			}
+			cf.set["DEFAULT.host"] = v
+			return nil
+		})
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch role {
+	case RoleAll, RoleController, RoleCompute:
+	default:
+		return fmt.Errorf("unknown role %q: want %s, %s or %s", role, RoleAll, RoleController, RoleCompute)
 	}
 	started := time.Now()
 	cfg, err := cf.load()
@@ -150,7 +167,7 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	// Only a new password goes to bootstrap: checking an unchanged one would
 	// cost a bcrypt round on every start.
-	cloud, err := Start(ctx, cfg, StartOptions{AdminPassword: password})
+	cloud, err := Start(ctx, cfg, StartOptions{AdminPassword: password, Role: role})
 	if err != nil {
 		return err
 	}
@@ -172,7 +189,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "identity   %s\n", cloud.IdentityURL)
+	if cloud.IdentityURL != "" {
+		fmt.Fprintf(stdout, "identity   %s\n", cloud.IdentityURL)
+	}
 	if cloud.ImageURL != "" {
 		fmt.Fprintf(stdout, "image      %s\n", cloud.ImageURL)
 	}
@@ -181,6 +200,13 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	if cloud.ComputeURL != "" {
 		fmt.Fprintf(stdout, "compute    %s\n", cloud.ComputeURL)
+	}
+	if hosts := cloud.ComputeHosts(); len(hosts) > 0 {
+		list := strings.Join(hosts, ", ")
+		if len(hosts) > 4 {
+			list = fmt.Sprintf("%s ... %s (%d hosts)", hosts[0], hosts[len(hosts)-1], len(hosts))
+		}
+		fmt.Fprintf(stdout, "agents     %s\n", list)
 	}
 	if name == "up" {
 		fmt.Fprintf(stdout, "state      %s\n", cfg.Default.StatePath)

@@ -1,6 +1,7 @@
 package conductor
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -217,17 +218,19 @@ func TestRegistry(t *testing.T) {
 	if s, _ := r.Compute("c2"); s.Node == nil || s.Node.ProviderUUID != "rp2" {
 		t.Error("a silent host lost its node")
 	}
-	if !r.SetForcedDown("c1", rpc.BinaryCompute, true) || r.HostUp("c1") {
+	ctx := context.Background()
+	if r.SetForcedDown(ctx, "c1", rpc.BinaryCompute, true) != nil || r.HostUp("c1") {
 		t.Error("forced down host is up")
 	}
-	if !r.SetDisabled("c1", rpc.BinaryCompute, true, "maintenance") {
+	if r.SetDisabled(ctx, "c1", rpc.BinaryCompute, true, "maintenance") != nil {
 		t.Fatal("disable")
 	}
 	r.Report(rpc.ServiceReport{Host: "c1", Binary: rpc.BinaryCompute, ReportCount: 3})
 	if s, _ := r.Compute("c1"); !s.Disabled || s.DisabledReason != "maintenance" || s.ReportCount != 3 {
 		t.Errorf("heartbeat changed what the operator set: %+v", s)
 	}
-	if r.SetDisabled("nowhere", rpc.BinaryCompute, true, "") || !r.Remove("c2", rpc.BinaryCompute) || len(r.Computes()) != 1 {
+	if r.SetDisabled(ctx, "nowhere", rpc.BinaryCompute, true, "") == nil || r.Remove(ctx, "c2", rpc.BinaryCompute) != nil ||
+		len(r.Computes()) != 1 {
 		t.Error("unknown services or removal")
 	}
 	if got := r.ComputeZone("c1"); got != "nova" {

@@ -27,34 +27,48 @@ type ServiceRow struct {
 	LastSeenUp     time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Node is a compute service's node as last stored ("" for none).
+	Node ServiceNode
 }
 
-// ServiceHeartbeat is what a heartbeat changes in a service's row.
+// ServiceNode is a compute service's node (nova's compute_nodes row): its
+// resource provider's uuid, its name and what was reported of it, as a
+// JSON document.
+type ServiceNode struct {
+	UUID, Hostname, Resources string
+}
+
+// ServiceHeartbeat is what a heartbeat changes in a service's row, and its
+// node when that changed (Node.UUID set).
 type ServiceHeartbeat struct {
 	ID          int
 	ReportCount int64
 	Version     string
 	LastSeenUp  time.Time
+	Node        ServiceNode
 }
 
-const serviceCols = `id, uuid, host, binary_name, topic, report_count, disabled, disabled_reason, forced_down,
-version, last_seen_up, created_at, updated_at`
+const serviceCols = `s.id, s.uuid, s.host, s.binary_name, s.topic, s.report_count, s.disabled, s.disabled_reason,
+s.forced_down, s.version, s.last_seen_up, s.created_at, s.updated_at, n.uuid, n.hypervisor_hostname, n.resources`
+
+const serviceFrom = ` FROM services s LEFT JOIN compute_nodes n ON n.service_id = s.id`
 
 func scanService(sc interface{ Scan(...any) error }) (ServiceRow, error) {
 	var r ServiceRow
-	var reason sql.NullString
+	var reason, nodeUUID, nodeName, nodeRes sql.NullString
 	var seen, created, updated db.Time
 	if err := sc.Scan(&r.ID, &r.UUID, &r.Host, &r.Binary, &r.Topic, &r.ReportCount, &r.Disabled, &reason,
-		&r.ForcedDown, &r.Version, &seen, &created, &updated); err != nil {
+		&r.ForcedDown, &r.Version, &seen, &created, &updated, &nodeUUID, &nodeName, &nodeRes); err != nil {
 		return ServiceRow{}, err
 	}
 	r.DisabledReason, r.LastSeenUp, r.CreatedAt, r.UpdatedAt = reason.String, seen.Time, created.Time, updated.Time
+	r.Node = ServiceNode{UUID: nodeUUID.String, Hostname: nodeName.String, Resources: nodeRes.String}
 	return r, nil
 }
 
 // ListServices lists every service, by id.
 func (s *Store) ListServices(ctx context.Context) ([]ServiceRow, error) {
-	rows, err := s.d.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY id`)
+	rows, err := s.d.QueryContext(ctx, `SELECT `+serviceCols+serviceFrom+` ORDER BY s.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
@@ -112,7 +126,7 @@ func (s *Store) CreateService(ctx context.Context, r ServiceRow) (_ ServiceRow, 
 }
 
 func getService(ctx context.Context, q db.Querier, host, binary string) (ServiceRow, error) {
-	r, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE host = ? AND binary_name = ?`,
+	r, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceCols+serviceFrom+` WHERE s.host = ? AND s.binary_name = ?`,
 		host, binary))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ServiceRow{}, fmt.Errorf("service %s on %s: %w", binary, host, compute.ErrNotFound)
@@ -154,9 +168,16 @@ func (s *Store) RecordHeartbeats(ctx context.Context, hbs []ServiceHeartbeat) er
 	}
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
 		for _, h := range hbs {
-			if _, err := tx.ExecContext(ctx, `UPDATE services SET last_seen_up = ?, report_count = ?, version = ?,
+			res, err := tx.ExecContext(ctx, `UPDATE services SET last_seen_up = ?, report_count = ?, version = ?,
 				updated_at = ? WHERE id = ? AND (last_seen_up IS NULL OR last_seen_up < ?)`, db.At(h.LastSeenUp),
-				h.ReportCount, h.Version, db.At(h.LastSeenUp), h.ID, db.At(h.LastSeenUp)); err != nil {
+				h.ReportCount, h.Version, db.At(h.LastSeenUp), h.ID, db.At(h.LastSeenUp))
+			if err != nil {
+				return err
+			}
+			if n, err := db.Affected(res); err != nil || n == 0 || h.Node.UUID == "" {
+				continue
+			}
+			if err := putNode(ctx, tx, h); err != nil {
 				return err
 			}
 		}
@@ -168,9 +189,35 @@ func (s *Store) RecordHeartbeats(ctx context.Context, hbs []ServiceHeartbeat) er
 	return nil
 }
 
-// DeleteService removes a service's row.
+// putNode writes the node of a heartbeat's service.
+func putNode(ctx context.Context, tx *db.Tx, h ServiceHeartbeat) error {
+	n := h.Node
+	// MySQL counts only rows whose values change: ask first.
+	exists, err := db.Exists(ctx, tx, `SELECT 1 FROM compute_nodes WHERE service_id = ?`, h.ID)
+	if err != nil {
+		return err
+	}
+	if exists {
+		_, err := tx.ExecContext(ctx, `UPDATE compute_nodes SET uuid = ?, hypervisor_hostname = ?, resources = ?,
+			updated_at = ? WHERE service_id = ?`, n.UUID, n.Hostname, n.Resources, db.At(h.LastSeenUp), h.ID)
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO compute_nodes (uuid, service_id, host, hypervisor_hostname, resources,
+		created_at) SELECT ?, id, host, ?, ?, ? FROM services WHERE id = ?`, n.UUID, n.Hostname, n.Resources,
+		db.At(h.LastSeenUp), h.ID)
+	return err
+}
+
+// DeleteService removes a service's row, and its node's.
 func (s *Store) DeleteService(ctx context.Context, host, binary string) error {
-	if err := deleteSome(ctx, s.d, `DELETE FROM services WHERE host = ? AND binary_name = ?`, host, binary); err != nil {
+	err := s.d.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM compute_nodes WHERE service_id IN
+			(SELECT id FROM services WHERE host = ? AND binary_name = ?)`, host, binary); err != nil {
+			return err
+		}
+		return deleteSome(ctx, tx, `DELETE FROM services WHERE host = ? AND binary_name = ?`, host, binary)
+	})
+	if err != nil {
 		return fmt.Errorf("delete service %s on %s: %w", binary, host, err)
 	}
 	return nil

@@ -67,6 +67,24 @@ func TestServicesRoundTrip(t *testing.T) {
 			t.Errorf("scheduler after heartbeat %+v", all[1])
 		}
 
+		// A heartbeat that brings a node stores it; a later one replaces it.
+		node := computesql.ServiceNode{UUID: "rp-c1", Hostname: "c1.example", Resources: `{"vcpus":4}`}
+		dbtest.Must(t, s.RecordHeartbeats(ctx, []computesql.ServiceHeartbeat{
+			{ID: c1.ID, ReportCount: 8, Version: "6.2", LastSeenUp: base.Add(3 * time.Minute), Node: node}}))
+		all, err = s.ListServices(ctx)
+		dbtest.Must(t, err)
+		if all[0].Node != node || all[1].Node != (computesql.ServiceNode{}) {
+			t.Errorf("nodes %+v and %+v; want c1's %+v and none", all[0].Node, all[1].Node, node)
+		}
+		node.Resources = `{"vcpus":8}`
+		dbtest.Must(t, s.RecordHeartbeats(ctx, []computesql.ServiceHeartbeat{
+			{ID: c1.ID, ReportCount: 9, Version: "6.2", LastSeenUp: base.Add(4 * time.Minute), Node: node}}))
+		all, err = s.ListServices(ctx)
+		dbtest.Must(t, err)
+		if all[0].Node != node || all[0].ReportCount != 9 {
+			t.Errorf("after a second node report %+v", all[0])
+		}
+
 		dbtest.Must(t, s.SetServiceDisabled(ctx, "c1", "nova-compute", false, "ignored", at))
 		dbtest.Must(t, s.SetServiceForcedDown(ctx, "c1", "nova-compute", false, at))
 		all, err = s.ListServices(ctx)
@@ -85,6 +103,14 @@ func TestServicesRoundTrip(t *testing.T) {
 		dbtest.Must(t, err)
 		if len(all) != 1 || all[0].Host != "c1" {
 			t.Errorf("after delete %+v", all)
+		}
+		// A service with a node goes with its node; registered again, it
+		// has none until it reports one.
+		dbtest.Must(t, s.DeleteService(ctx, "c1", "nova-compute"))
+		again, _, err = s.CreateService(ctx, serviceRow("c1", "nova-compute"))
+		dbtest.Must(t, err)
+		if again.ID == c1.ID || again.Node != (computesql.ServiceNode{}) {
+			t.Errorf("registered again %+v; want a new id and no node", again)
 		}
 	})
 }
