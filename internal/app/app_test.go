@@ -314,3 +314,33 @@ func flavorNames(t *testing.T, env map[string]string) []string {
 	}
 	return names
 }
+
+func TestServeRoleRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown role", []string{"--role", "storage"}, `unknown role "storage"`},
+		{"empty host", []string{"--role", "compute", "--host", ""}, "host is empty"},
+		{"compute without a bus", []string{"--role", "compute", "--host", "cmp1"}, "compute role needs a shared transport_url"},
+		{"compute without credentials", []string{"--role", "compute", "--host", "cmp1",
+			"--set", "DEFAULT.transport_url=rabbit://guest:guest@127.0.0.1:1/"},
+			"compute role needs [keystone_authtoken] auth_url and password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			conf := filepath.Join(t.TempDir(), "nimbus.conf")
+			if err := os.WriteFile(conf, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"serve", "--state-dir", t.TempDir(), "--config-file", conf}, tc.args...)
+			var out strings.Builder
+			code := app.Main(args, &out, &out)
+			if code == 0 || !strings.Contains(out.String(), tc.want) {
+				t.Errorf("serve %v: exit %d, %q; want a failure saying %q", tc.args, code, out.String(), tc.want)
+			}
+		})
+	}
+}

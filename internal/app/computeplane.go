@@ -84,6 +84,10 @@ func (c *Cloud) startComputeNode(ctx context.Context) error {
 	if strings.TrimSpace(c.cfg.Default.TransportURL) == "" {
 		return errors.New("compute role needs a shared transport_url: set [DEFAULT] transport_url to the controller's RabbitMQ (rabbit://user:password@controller:5672/)")
 	}
+	sc, err := c.serviceClients(ctx)
+	if err != nil {
+		return err
+	}
 	b, err := openBus(ctx, c.cfg, c.log)
 	if err != nil {
 		return err
@@ -94,10 +98,6 @@ func (c *Cloud) startComputeNode(ctx context.Context) error {
 		return b.Close(ctx)
 	})
 	c.plane = &computePlane{bus: b, fakes: map[string]*fake.Driver{}, stops: map[string]func(context.Context) error{}}
-	sc, err := c.serviceClients(ctx)
-	if err != nil {
-		return err
-	}
 	return c.startComputeAgents(ctx, sc)
 }
 
@@ -285,7 +285,7 @@ func (c *Cloud) serviceClients(ctx context.Context) (serviceClients, error) {
 	authURL := c.IdentityURL
 	if c.Identity == nil {
 		if at.AuthURL == "" || at.Password == "" {
-			return serviceClients{}, errors.New("compute role needs [keystone_authtoken] auth_url, username and password: the controller's identity URL and the compute service's user")
+			return serviceClients{}, errors.New("compute role needs [keystone_authtoken] auth_url and password: the controller's identity URL and the compute service user's password (username: nova by default)")
 		}
 		authURL = at.AuthURL
 	} else {
