@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
@@ -159,22 +161,23 @@ func (s *Store) SetServiceForcedDown(ctx context.Context, host, binary string, d
 	return nil
 }
 
-// RecordHeartbeats writes a batch of heartbeats in one transaction. A
+// RecordHeartbeats writes a batch of heartbeats in one transaction: on a
+// database server a statement per heartbeatChunk services, one round trip
+// each; on SQLite a statement per service. Changed nodes are written one
+// by one. A
 // heartbeat older than the one stored (another controller wrote a newer
-// one) changes nothing, nor does one of a service deleted meanwhile.
+// one) does not move last_seen_up back; one of a service deleted meanwhile
+// changes nothing.
 func (s *Store) RecordHeartbeats(ctx context.Context, hbs []ServiceHeartbeat) error {
 	if len(hbs) == 0 {
 		return nil
 	}
 	err := s.d.InTx(ctx, func(tx *db.Tx) error {
+		if err := writeHeartbeats(ctx, tx, hbs); err != nil {
+			return err
+		}
 		for _, h := range hbs {
-			res, err := tx.ExecContext(ctx, `UPDATE services SET last_seen_up = ?, report_count = ?, version = ?,
-				updated_at = ? WHERE id = ? AND (last_seen_up IS NULL OR last_seen_up < ?)`, db.At(h.LastSeenUp),
-				h.ReportCount, h.Version, db.At(h.LastSeenUp), h.ID, db.At(h.LastSeenUp))
-			if err != nil {
-				return err
-			}
-			if n, err := db.Affected(res); err != nil || n == 0 || h.Node.UUID == "" {
+			if h.Node.UUID == "" {
 				continue
 			}
 			if err := putNode(ctx, tx, h); err != nil {
@@ -187,6 +190,73 @@ func (s *Store) RecordHeartbeats(ctx context.Context, hbs []ServiceHeartbeat) er
 		return fmt.Errorf("record %d heartbeats: %w", len(hbs), err)
 	}
 	return nil
+}
+
+// writeHeartbeats updates the services' rows of hbs.
+func writeHeartbeats(ctx context.Context, tx *db.Tx, hbs []ServiceHeartbeat) error {
+	if tx.Engine() != db.SQLite {
+		for chunk := range slices.Chunk(hbs, heartbeatChunk) {
+			if _, err := tx.ExecContext(ctx, heartbeatUpdate(len(chunk)), heartbeatArgs(chunk)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// In process, a statement per service costs no round trip, and SQLite
+	// walks long CASE lists slowly.
+	for _, h := range hbs {
+		if _, err := tx.ExecContext(ctx, `UPDATE services SET last_seen_up = ?, report_count = ?, version = ?,
+			updated_at = ? WHERE id = ? AND (last_seen_up IS NULL OR last_seen_up <= ?)`, db.At(h.LastSeenUp),
+			h.ReportCount, h.Version, db.At(h.LastSeenUp), h.ID, db.At(h.LastSeenUp)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heartbeatChunk is how many services one heartbeat statement updates: 13
+// arguments each, well under every engine's limit.
+const heartbeatChunk = 200
+
+// heartbeatUpdate is the statement that writes n heartbeats: one UPDATE
+// whose CASE arms pick each service's values, keeping the stored ones
+// where they are newer. (MySQL assigns left to right, so its later arms
+// see the new last_seen_up: equal to the heartbeat's when it was taken,
+// which still takes the heartbeat's values.)
+func heartbeatUpdate(n int) string {
+	var seen, count, version, updated strings.Builder
+	for range n {
+		seen.WriteString(" WHEN ? THEN CASE WHEN last_seen_up > ? THEN last_seen_up ELSE ? END")
+		count.WriteString(" WHEN ? THEN CASE WHEN last_seen_up > ? THEN report_count ELSE ? END")
+		version.WriteString(" WHEN ? THEN CASE WHEN last_seen_up > ? THEN version ELSE ? END")
+		updated.WriteString(" WHEN ? THEN CASE WHEN last_seen_up > ? THEN updated_at ELSE ? END")
+	}
+	return `UPDATE services SET last_seen_up = CASE id` + seen.String() + ` ELSE last_seen_up END,
+		report_count = CASE id` + count.String() + ` ELSE report_count END,
+		version = CASE id` + version.String() + ` ELSE version END,
+		updated_at = CASE id` + updated.String() + ` ELSE updated_at END
+		WHERE id IN (` + db.Placeholders(n) + `)`
+}
+
+// heartbeatArgs are heartbeatUpdate's arguments, in its order.
+func heartbeatArgs(hbs []ServiceHeartbeat) []any {
+	args := make([]any, 0, 13*len(hbs))
+	for _, h := range hbs {
+		args = append(args, h.ID, db.At(h.LastSeenUp), db.At(h.LastSeenUp))
+	}
+	for _, h := range hbs {
+		args = append(args, h.ID, db.At(h.LastSeenUp), h.ReportCount)
+	}
+	for _, h := range hbs {
+		args = append(args, h.ID, db.At(h.LastSeenUp), h.Version)
+	}
+	for _, h := range hbs {
+		args = append(args, h.ID, db.At(h.LastSeenUp), db.At(h.LastSeenUp))
+	}
+	for _, h := range hbs {
+		args = append(args, h.ID)
+	}
+	return args
 }
 
 // putNode writes the node of a heartbeat's service.

@@ -2,11 +2,13 @@ package computesql_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
+	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 )
 
@@ -113,4 +115,67 @@ func TestServicesRoundTrip(t *testing.T) {
 			t.Errorf("registered again %+v; want a new id and no node", again)
 		}
 	})
+}
+
+func TestServicesHeartbeatBatch(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *computesql.Store) {
+		ctx := context.Background()
+		// More services than one statement updates.
+		hbs := make([]computesql.ServiceHeartbeat, 450)
+		for i := range hbs {
+			r, _, err := s.CreateService(ctx, serviceRow(fmt.Sprintf("c%03d", i), "nova-compute"))
+			dbtest.Must(t, err)
+			hbs[i] = computesql.ServiceHeartbeat{ID: r.ID, ReportCount: int64(i), Version: "6.3",
+				LastSeenUp: base.Add(time.Duration(i) * time.Second)}
+		}
+		dbtest.Must(t, s.RecordHeartbeats(ctx, hbs))
+		all, err := s.ListServices(ctx)
+		dbtest.Must(t, err)
+		if len(all) != len(hbs) {
+			t.Fatalf("%d services, want %d", len(all), len(hbs))
+		}
+		for i, r := range all {
+			h := hbs[i]
+			if r.ID != h.ID || !r.LastSeenUp.Equal(h.LastSeenUp) || r.ReportCount != h.ReportCount || r.Version != "6.3" {
+				t.Fatalf("service %d: %+v, want heartbeat %+v", i, r, h)
+			}
+		}
+	})
+}
+
+// BenchmarkRecordHeartbeats writes one report interval's heartbeats of
+// 1000 compute hosts in one batch, as a controller's registry does.
+func BenchmarkRecordHeartbeats(b *testing.B) {
+	ms, err := computesql.Migrations()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range dbtest.Engines() {
+		b.Run(string(e), func(b *testing.B) {
+			d := dbtest.Open(b, e)
+			if _, err := db.Migrate(context.Background(), d, computesql.ServiceName, ms); err != nil {
+				b.Fatal(err)
+			}
+			s := computesql.New(d)
+			ctx := context.Background()
+			hbs := make([]computesql.ServiceHeartbeat, 1000)
+			for i := range hbs {
+				r, _, err := s.CreateService(ctx, serviceRow(fmt.Sprintf("c%04d", i), "nova-compute"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				hbs[i] = computesql.ServiceHeartbeat{ID: r.ID, ReportCount: 1, Version: "6.1"}
+			}
+			b.ResetTimer()
+			for n := range b.N {
+				for i := range hbs {
+					hbs[i].LastSeenUp = base.Add(time.Duration(n+1) * time.Second)
+				}
+				if err := s.RecordHeartbeats(ctx, hbs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
