@@ -155,7 +155,12 @@ ram = -1
 	step("cmp2 killed and down")
 
 	// A restarted controller keeps the service ids and what operators set,
-	// and judges the dead host from its last heartbeat.
+	// judges the dead host from its last heartbeat, and knows both
+	// hypervisors by the same ids.
+	hypervisors := c.hypervisors(t)
+	if len(hypervisors) != 2 {
+		t.Fatalf("hypervisors %v: want cmp1's and cmp2's", hypervisors)
+	}
 	ctl.stop(t)
 	step("controller stopped")
 	ctl = startController()
@@ -166,6 +171,9 @@ ram = -1
 		if after[host] != id {
 			t.Errorf("%s's service id %s became %s across the restart", host, id, after[host])
 		}
+	}
+	if after := c.hypervisors(t); fmt.Sprint(after) != fmt.Sprint(hypervisors) {
+		t.Errorf("hypervisors %v after the restart; before %v", after, hypervisors)
 	}
 	svc := c.service(t, "cmp1")
 	if svc.Status != "disabled" || svc.DisabledReason != "maintenance" {
@@ -492,6 +500,25 @@ func (c *clients) waitComputes(t *testing.T, want map[string]string) map[string]
 		return true
 	}, fmt.Sprintf("compute services %v", want))
 	return ids
+}
+
+// hypervisors maps each hypervisor's name to its id.
+func (c *clients) hypervisors(t *testing.T) map[string]string {
+	t.Helper()
+	var body struct {
+		Hypervisors []struct {
+			ID       string `json:"id"`
+			Hostname string `json:"hypervisor_hostname"`
+		} `json:"hypervisors"`
+	}
+	if _, err := c.compute.Get(context.Background(), c.compute.ServiceURL("os-hypervisors"), &body, nil); err != nil {
+		t.Fatalf("list hypervisors: %v", err)
+	}
+	out := map[string]string{}
+	for _, h := range body.Hypervisors {
+		out[h.Hostname] = h.ID
+	}
+	return out
 }
 
 func (c *clients) newFlavor(t *testing.T) string {
