@@ -2,10 +2,14 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -117,5 +121,50 @@ func TestServiceGroupOutlivesRestart(t *testing.T) {
 		if after[key].ID != s.ID {
 			t.Errorf("%s: id %s became %s", key, s.ID, after[key].ID)
 		}
+	}
+}
+
+// A compute node started before its controller waits for identity; one
+// whose login identity refuses stops at once.
+func TestComputeNodeJoins(t *testing.T) {
+	t.Parallel()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`))
+	}))
+	t.Cleanup(refusing.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := "http://" + ln.Addr().String() + "/v3"
+	ln.Close()
+
+	for _, tc := range []struct {
+		name, authURL string
+		wait          bool
+	}{
+		{"controller not up yet", absent, true},
+		{"wrong password", refusing.URL + "/v3", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load(config.Source{Set: map[string]string{"DEFAULT.state_path": t.TempDir(),
+				"DEFAULT.transport_url": "rabbit://guest:guest@127.0.0.1:1/", "DEFAULT.host": "cmp1",
+				"keystone_authtoken.auth_url": tc.authURL, "keystone_authtoken.password": "secret"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			defer cancel()
+			_, err = app.Start(ctx, cfg, app.StartOptions{Role: app.RoleCompute, Log: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				t.Fatal("a compute node started without identity")
+			}
+			if waited := errors.Is(err, context.DeadlineExceeded); waited != tc.wait {
+				t.Errorf("Start = %v; waited for identity %v, want %v", err, waited, tc.wait)
+			}
+		})
 	}
 }
