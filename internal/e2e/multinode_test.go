@@ -60,6 +60,7 @@ func TestMultiNode(t *testing.T) {
 	ports := freePorts(t, 4)
 	identityURL := fmt.Sprintf("http://127.0.0.1:%d/v3", ports[0])
 	// conf is a node's configuration: what every node shares, then its own.
+	// The fake driver is named where either section may hold the option.
 	conf := func(computeOpts, more string) string {
 		return fmt.Sprintf(`[DEFAULT]
 transport_url = %s
@@ -69,6 +70,7 @@ compute_driver = fake
 rpc_response_timeout = 20
 
 [compute]
+compute_driver = fake
 report_interval = 1
 service_down_time = 3
 %s
