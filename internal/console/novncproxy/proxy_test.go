@@ -43,8 +43,10 @@ func (m *memStore) ConsoleToken(_ context.Context, hash string, now time.Time) (
 	return r, nil
 }
 
-func (m *memStore) DeleteExpiredConsoleTokens(context.Context, time.Time) (int64, error) { return 0, nil }
-func (m *memStore) DeleteInstanceConsoleTokens(context.Context, string) error            { return nil }
+func (m *memStore) DeleteExpiredConsoleTokens(context.Context, time.Time) (int64, error) {
+	return 0, nil
+}
+func (m *memStore) DeleteInstanceConsoleTokens(context.Context, string) error { return nil }
 
 // fakeRFB is a VNC server that greets with RFB 3.8 and echoes what it
 // receives.
