@@ -55,6 +55,8 @@ type Cloud struct {
 
 	// plane is the compute control plane; nil when this process runs none.
 	plane *computePlane
+	// consoles are the console auth tokens and proxy (console.go).
+	consoles *consoles
 
 	dbs     []*db.DB
 	closers []func() error

@@ -182,6 +182,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 	if cloud.ComputeURL != "" {
 		fmt.Fprintf(stdout, "compute    %s\n", cloud.ComputeURL)
 	}
+	if u := cloud.ConsoleURL(); u != "" {
+		fmt.Fprintf(stdout, "console    %s (noVNC proxy)\n", u)
+	}
 	if name == "up" {
 		fmt.Fprintf(stdout, "state      %s\n", cfg.Default.StatePath)
 		fmt.Fprintf(stdout, "admin      credentials in %s and %s\n", cloudsFile,

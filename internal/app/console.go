@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/console"
+	"github.com/nimbus-cloud/nimbus/internal/console/novncproxy"
+)
+
+// dialFunc connects the console proxy to a console server.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// consoles are this process's console auth tokens and console proxy.
+type consoles struct {
+	tokens *console.Tokens
+	// baseURL is the effective [vnc] novncproxy_base_url; "" when this
+	// process serves no proxy.
+	baseURL string
+	dial    atomic.Pointer[dialFunc]
+}
+
+// startConsoles makes the console auth tokens, kept in the compute
+// database (store), and returns their lookup for the compute API. With a
+// compute plane and [vnc] enabled it also serves the noVNC console proxy
+// (nova-novncproxy) and lets the API's conductor hand consoles out.
+func (c *Cloud) startConsoles(store console.Store) (compute.ConsoleTokens, error) {
+	ttl := time.Duration(c.cfg.ConsoleAuth.TokenTTL) * time.Second
+	cs := &consoles{tokens: console.NewTokens(store, console.Options{TTL: ttl})}
+	c.consoles = cs
+	if c.plane == nil || !c.cfg.VNC.Enabled {
+		return computeConsoles{cs.tokens}, nil
+	}
+	addr := net.JoinHostPort(c.cfg.VNC.NovncproxyHost, strconv.Itoa(c.cfg.VNC.NovncproxyPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("console proxy: listen on %s: %w", addr, err)
+	}
+	cs.baseURL = c.cfg.NoVNCBaseURL(ln.Addr().(*net.TCPAddr).Port)
+	log := c.log.With("service", "novncproxy")
+	var d net.Dialer
+	direct := dialFunc(d.DialContext)
+	cs.dial.Store(&direct)
+	proxy := novncproxy.New(cs.tokens, novncproxy.Options{AllowedOrigins: c.cfg.Console.Origins(), Log: log,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return (*cs.dial.Load())(ctx, network, addr)
+		}})
+	if !novncproxy.Built(novncproxy.Embedded()) {
+		log.Warn("console proxy serves no web client: " + novncproxy.NotBuilt)
+	}
+	c.plane.client.ConsolesWith(consoleAuthorizer{tokens: cs.tokens, baseURL: cs.baseURL})
+	c.serve(ln, proxy)
+
+	// Expired tokens are removed as new ones are issued, and regularly, as
+	// nova's compute hosts clean them.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(ttl, time.Minute))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := cs.tokens.Cleanup(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("clean expired console tokens", "error", err)
+				}
+			}
+		}
+	})
+	c.closers = append(c.closers, func() error {
+		cancel()
+		wg.Wait()
+		proxy.Close()
+		return nil
+	})
+	log.Info("console proxy listening", "address", ln.Addr().String(), "base_url", cs.baseURL)
+	return computeConsoles{cs.tokens}, nil
+}
+
+// ConsoleURL is the console proxy's [vnc] novncproxy_base_url; "" when
+// this process serves no console proxy.
+func (c *Cloud) ConsoleURL() string {
+	if c.consoles == nil {
+		return ""
+	}
+	return c.consoles.baseURL
+}
+
+// SetConsoleDialer makes the console proxy reach console servers through
+// dial (nil: directly), so tests can stand in for guests' VNC servers.
+func (c *Cloud) SetConsoleDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	if c.consoles == nil {
+		return
+	}
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	f := dialFunc(dial)
+	c.consoles.dial.Store(&f)
+}
+
+// consoleAuthorizer issues console tokens for the API's conductor.
+type consoleAuthorizer struct {
+	tokens  *console.Tokens
+	baseURL string
+}
+
+func (a consoleAuthorizer) AuthorizeConsole(ctx context.Context, instanceUUID, kind, host string, port int) (string, error) {
+	token, _, err := a.tokens.Authorize(ctx, console.Connection{InstanceUUID: instanceUUID, ConsoleType: kind,
+		Host: host, Port: port, AccessURLBase: a.baseURL})
+	if err != nil {
+		return "", err
+	}
+	return console.AccessURL(a.baseURL, kind, token), nil
+}
+
+// computeConsoles is the compute API's view of console tokens.
+type computeConsoles struct{ tokens *console.Tokens }
+
+func (cc computeConsoles) ConsoleConnection(ctx context.Context, token string) (compute.ConsoleConnection, error) {
+	c, err := cc.tokens.Validate(ctx, token)
+	if errors.Is(err, console.ErrNotFound) {
+		return compute.ConsoleConnection{}, compute.ErrNotFound
+	}
+	if err != nil {
+		return compute.ConsoleConnection{}, err
+	}
+	return compute.ConsoleConnection{InstanceUUID: c.InstanceUUID, ConsoleType: c.ConsoleType, Host: c.Host, Port: c.Port,
+		InternalAccessPath: c.InternalAccessPath}, nil
+}
