@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
+	"github.com/nimbus-cloud/nimbus/internal/conductor"
 	"github.com/nimbus-cloud/nimbus/internal/console"
 	"github.com/nimbus-cloud/nimbus/internal/console/novncproxy"
 )
@@ -31,7 +33,7 @@ type consoles struct {
 // database (store), and returns their lookup for the compute API. With a
 // compute plane and [vnc] enabled it also serves the noVNC console proxy
 // (nova-novncproxy) and lets the API's conductor hand consoles out.
-func (c *Cloud) startConsoles(store console.Store) (compute.ConsoleTokens, error) {
+func (c *Cloud) startConsoles(store *computesql.Store) (compute.ConsoleTokens, error) {
 	ttl := time.Duration(c.cfg.ConsoleAuth.TokenTTL) * time.Second
 	cs := &consoles{tokens: console.NewTokens(store, console.Options{TTL: ttl})}
 	c.consoles = cs
@@ -48,7 +50,8 @@ func (c *Cloud) startConsoles(store console.Store) (compute.ConsoleTokens, error
 	var d net.Dialer
 	direct := dialFunc(d.DialContext)
 	cs.dial.Store(&direct)
-	proxy := novncproxy.New(cs.tokens, novncproxy.Options{AllowedOrigins: c.cfg.Console.Origins(), Log: log,
+	checked := checkedTokens{tokens: cs.tokens, instances: store, ports: c.plane.client}
+	proxy := novncproxy.New(checked, novncproxy.Options{AllowedOrigins: c.cfg.Console.Origins(), Log: log,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return (*cs.dial.Load())(ctx, network, addr)
 		}})
@@ -137,4 +140,40 @@ func (cc computeConsoles) ConsoleConnection(ctx context.Context, token string) (
 	}
 	return compute.ConsoleConnection{InstanceUUID: c.InstanceUUID, ConsoleType: c.ConsoleType, Host: c.Host, Port: c.Port,
 		InternalAccessPath: c.InternalAccessPath}, nil
+}
+
+// checkedTokens are the console proxy's tokens: a live token whose
+// instance still has its console where the token says, as nova's proxy
+// checks with the compute host before it connects.
+type checkedTokens struct {
+	tokens    *console.Tokens
+	instances *computesql.Store
+	ports     *conductor.Client
+}
+
+// consolePortTimeout bounds the question to the instance's host.
+const consolePortTimeout = 10 * time.Second
+
+func (ct checkedTokens) Validate(ctx context.Context, token string) (console.Connection, error) {
+	conn, err := ct.tokens.Validate(ctx, token)
+	if err != nil {
+		return console.Connection{}, err
+	}
+	inst, err := ct.instances.GetInstance(ctx, conn.InstanceUUID, false)
+	if errors.Is(err, compute.ErrNotFound) {
+		return console.Connection{}, console.ErrNotFound
+	}
+	if err != nil {
+		return console.Connection{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, consolePortTimeout)
+	defer cancel()
+	ok, err := ct.ports.ValidateConsolePort(ctx, inst, conn.Host, conn.Port)
+	if err != nil {
+		return console.Connection{}, err
+	}
+	if !ok {
+		return console.Connection{}, console.ErrNotFound
+	}
+	return conn, nil
 }

@@ -143,6 +143,39 @@ func TestRemoteConsoleThroughTheProxy(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// A stopped guest's console is gone: its token leads nowhere until
+	// the guest runs again on the same port, as nova's proxy checks with
+	// the compute host.
+	dial := func() (int, error) {
+		ws, resp, err := websocket.Dial(t.Context(), "ws://"+base.Host+"/?token="+url.QueryEscape(token), nil)
+		if err == nil {
+			ws.CloseNow()
+			return http.StatusSwitchingProtocols, nil
+		}
+		if resp == nil {
+			return 0, err
+		}
+		return resp.StatusCode, nil
+	}
+	if r := p.call(t, "2.1", "POST", "/servers/"+id+"/action", map[string]any{"os-stop": nil}); r.Status != http.StatusAccepted {
+		t.Fatalf("stop: %d %s", r.Status, r.Body)
+	}
+	p.waitStatus(t, id, "SHUTOFF")
+	if status, err := dial(); status != http.StatusForbidden {
+		t.Errorf("console of a stopped server: %d %v, want 403", status, err)
+	}
+	if r := p.call(t, "2.6", "POST", "/servers/"+id+"/remote-consoles",
+		map[string]any{"remote_console": map[string]any{"protocol": "vnc", "type": "novnc"}}); r.Status != http.StatusConflict {
+		t.Errorf("remote-consoles of a stopped server: %d %s, want 409", r.Status, r.Body)
+	}
+	if r := p.call(t, "2.1", "POST", "/servers/"+id+"/action", map[string]any{"os-start": nil}); r.Status != http.StatusAccepted {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
+	}
+	p.waitStatus(t, id, "ACTIVE")
+	if status, err := dial(); status != http.StatusSwitchingProtocols {
+		t.Errorf("console after the server started again: %d %v", status, err)
+	}
+
 	// The legacy action hands out consoles too; other types are refused
 	// as nova refuses them.
 	r = p.call(t, "2.5", "POST", "/servers/"+id+"/action", map[string]any{"os-getVNCConsole": map[string]any{"type": "novnc"}})

@@ -38,8 +38,7 @@ func (c *Client) RemoteConsole(ctx context.Context, inst compute.Instance, proto
 	if c.hosts != nil && !c.hosts.HostUp(inst.Host) {
 		return "", hostError(inst.Host, bus.ErrNoRoute)
 	}
-	r, err := bus.Call(rpcContext(ctx), c.bus, computeTarget(inst.Host), rpc.GetVNCConsole,
-		rpc.InstanceRequest{InstanceUUID: inst.UUID})
+	r, err := c.vncConsole(ctx, inst)
 	switch {
 	case errors.Is(err, rpc.ErrInstanceNotFound) && inst.VMState == compute.VMBuilding:
 		return "", &compute.Error{Kind: compute.ErrConflict, Message: fmt.Sprintf("Instance %s is not ready.", inst.UUID)}
@@ -58,4 +57,29 @@ func (c *Client) RemoteConsole(ctx context.Context, inst compute.Instance, proto
 		return "", fmt.Errorf("authorize the console of instance %s: %w", inst.UUID, err)
 	}
 	return url, nil
+}
+
+// vncConsole calls get_vnc_console on the instance's host.
+func (c *Client) vncConsole(ctx context.Context, inst compute.Instance) (rpc.VNCConsoleReply, error) {
+	return bus.Call(rpcContext(ctx), c.bus, computeTarget(inst.Host), rpc.GetVNCConsole,
+		rpc.InstanceRequest{InstanceUUID: inst.UUID})
+}
+
+// ValidateConsolePort tells whether host:port is still where the
+// instance's VNC server listens. The console proxy asks before it connects,
+// as nova's asks the compute host (validate_console_port): a guest stopped
+// or restarted since its token was issued may have left the port to
+// another guest.
+func (c *Client) ValidateConsolePort(ctx context.Context, inst compute.Instance, host string, port int) (bool, error) {
+	if inst.Host == "" {
+		return false, nil
+	}
+	r, err := c.vncConsole(ctx, inst)
+	switch {
+	case errors.Is(err, rpc.ErrInstanceNotFound), errors.Is(err, rpc.ErrInvalidState), errors.Is(err, rpc.ErrNotSupported):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get the vnc console of instance %s on %s: %w", inst.UUID, inst.Host, err)
+	}
+	return r.Host == host && r.Port == port, nil
 }

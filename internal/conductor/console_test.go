@@ -89,4 +89,24 @@ func TestRemoteConsole(t *testing.T) {
 	if len(auth.got) != 1 {
 		t.Errorf("refused consoles were authorized: %q", auth.got)
 	}
+
+	for _, tc := range []struct {
+		name, uuid, host string
+		port             int
+		want             bool
+	}{
+		{"same port", "ok", "192.0.2.9", 5907, true},
+		{"other port", "ok", "192.0.2.9", 5908, false},
+		{"other host", "ok", "192.0.2.10", 5907, false},
+		{"gone", "gone", "192.0.2.9", 5907, false},
+		{"shut off", "off", "192.0.2.9", 5907, false},
+	} {
+		ok, err := c.ValidateConsolePort(ctx, inst(tc.uuid, compute.VMActive), tc.host, tc.port)
+		if err != nil || ok != tc.want {
+			t.Errorf("ValidateConsolePort %s = %v, %v; want %v", tc.name, ok, err, tc.want)
+		}
+	}
+	if ok, err := c.ValidateConsolePort(ctx, compute.Instance{UUID: "ok"}, "192.0.2.9", 5907); ok || err != nil {
+		t.Errorf("an instance on no host: %v, %v", ok, err)
+	}
 }
