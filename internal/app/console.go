@@ -170,7 +170,7 @@ func (ct checkedTokens) Validate(ctx context.Context, token string) (console.Con
 	defer cancel()
 	ok, err := ct.ports.ValidateConsolePort(ctx, inst, conn.Host, conn.Port)
 	if err != nil {
-		return console.Connection{}, err
+		return console.Connection{}, fmt.Errorf("%w: %w", console.ErrUnreachable, err)
 	}
 	if !ok {
 		return console.Connection{}, console.ErrNotFound

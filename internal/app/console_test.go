@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -221,5 +222,38 @@ func TestConsolesDisabled(t *testing.T) {
 		map[string]any{"remote_console": map[string]any{"protocol": "vnc", "type": "novnc"}})
 	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "Unavailable console type novnc.") {
 		t.Errorf("remote-consoles: %d %s", r.Status, r.Body)
+	}
+}
+
+// A console whose host is down cannot be checked: the proxy says so rather
+// than refuse the token.
+func TestConsoleOfADownHost(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t, cloudtest.WithOption("compute.service_down_time", "2"))
+	id := p.boot(t, "vm", p.flavor(t, "tiny", 1, 64, 1))
+	p.waitStatus(t, id, "ACTIVE")
+	r := p.call(t, "2.6", "POST", "/servers/"+id+"/remote-consoles",
+		map[string]any{"remote_console": map[string]any{"protocol": "vnc", "type": "novnc"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("remote-consoles: %d %s", r.Status, r.Body)
+	}
+	token := consoleToken(t, r.JSON(t)["remote_console"].(map[string]any)["url"].(string))
+	srv := p.call(t, "2.47", "GET", "/servers/"+id, nil).JSON(t)["server"].(map[string]any)
+	host := srv["OS-EXT-SRV-ATTR:host"].(string)
+	if err := p.StopComputeHost(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	cloudtest.Eventually(t, 10*time.Second, func() bool {
+		for _, s := range p.listServices(t, "nova-compute") {
+			if s.Host == host {
+				return s.State == "down"
+			}
+		}
+		return false
+	}, host+" down")
+	base, _ := url.Parse(p.ConsoleURL())
+	_, resp, err := websocket.Dial(t.Context(), "ws://"+base.Host+"/?token="+url.QueryEscape(token), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("console of a down host: %v %v, want 502", resp, err)
 	}
 }

@@ -74,6 +74,9 @@ func (c *Client) ValidateConsolePort(ctx context.Context, inst compute.Instance,
 	if inst.Host == "" {
 		return false, nil
 	}
+	if c.hosts != nil && !c.hosts.HostUp(inst.Host) {
+		return false, fmt.Errorf("get the vnc console of instance %s: %w", inst.UUID, hostError(inst.Host, bus.ErrNoRoute))
+	}
 	r, err := c.vncConsole(ctx, inst)
 	switch {
 	case errors.Is(err, rpc.ErrInstanceNotFound), errors.Is(err, rpc.ErrInvalidState), errors.Is(err, rpc.ErrNotSupported):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,9 @@ func TestRemoteConsole(t *testing.T) {
 	}
 	if ok, err := c.ValidateConsolePort(ctx, compute.Instance{UUID: "ok"}, "192.0.2.9", 5907); ok || err != nil {
 		t.Errorf("an instance on no host: %v, %v", ok, err)
+	}
+	if ok, err := c.ValidateConsolePort(ctx, compute.Instance{UUID: "ok", Host: "b"}, "192.0.2.9", 5907); ok ||
+		err == nil || !strings.Contains(err.Error(), "Compute service of b is unavailable") {
+		t.Errorf("an instance of a down host: %v, %v; want an error", ok, err)
 	}
 }

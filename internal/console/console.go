@@ -23,6 +23,10 @@ const TypeNoVNC = "novnc"
 // ErrNotFound is a token that is unknown or has expired.
 var ErrNotFound = errors.New("console token not found")
 
+// ErrUnreachable is a console that cannot be checked or reached now (its
+// host is down, say); the token may work later.
+var ErrUnreachable = errors.New("console unreachable")
+
 // Connection is where a console leads (nova's ConsoleAuthToken without the
 // token): the guest's console server and how to reach it.
 type Connection struct {

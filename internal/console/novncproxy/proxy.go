@@ -179,6 +179,9 @@ func (p *Proxy) connect(r *http.Request) (net.Conn, error) {
 	case errors.Is(err, console.ErrNotFound):
 		return nil, refuse(http.StatusForbidden,
 			"The console token is invalid or has expired; ask for a new console URL.")
+	case errors.Is(err, console.ErrUnreachable):
+		p.log.WarnContext(r.Context(), "console unreachable", "error", err)
+		return nil, refuse(http.StatusBadGateway, "The console cannot be reached now; try again later.")
 	case err != nil:
 		return nil, fmt.Errorf("validate console token: %w", err)
 	}

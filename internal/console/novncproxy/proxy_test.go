@@ -3,6 +3,7 @@ package novncproxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -261,6 +262,37 @@ func TestUnreachableConsole(t *testing.T) {
 	status, body := refused(t, wsURL(e.srv, "/?token="+e.issue(t, "")), nil)
 	if status != http.StatusBadGateway || !strings.Contains(body, "cannot be reached") {
 		t.Errorf("got %d %q", status, body)
+	}
+}
+
+// failingValidator fails every token with err.
+type failingValidator struct{ err error }
+
+func (f failingValidator) Validate(context.Context, string) (console.Connection, error) {
+	return console.Connection{}, f.err
+}
+
+func TestValidatorFailures(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		msg    string
+	}{
+		{"host down", fmt.Errorf("%w: no route to compute.h1", console.ErrUnreachable), http.StatusBadGateway,
+			"cannot be reached now"},
+		{"database down", errors.New("connection refused"), http.StatusInternalServerError, "The console connection failed."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(novncproxy.New(failingValidator{tc.err}, novncproxy.Options{}))
+			defer srv.Close()
+			status, body := refused(t, wsURL(srv, "/?token=x"), nil)
+			if status != tc.status || !strings.Contains(body, tc.msg) || strings.Contains(body, "compute.h1") {
+				t.Errorf("got %d %q, want %d with %q", status, body, tc.status, tc.msg)
+			}
+		})
 	}
 }
 
