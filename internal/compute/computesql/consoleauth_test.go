@@ -8,6 +8,8 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/compute/computesql"
 	"github.com/nimbus-cloud/nimbus/internal/console"
+	"github.com/nimbus-cloud/nimbus/internal/db"
+	"github.com/nimbus-cloud/nimbus/internal/db/dbtest"
 )
 
 func TestConsoleTokens(t *testing.T) {
@@ -94,4 +96,29 @@ func TestConsoleTokensDieWithTheInstance(t *testing.T) {
 			t.Errorf("a token after the instance was deleted: %v", err)
 		}
 	})
+}
+
+// BenchmarkConsoleTokens is issuing a console token and validating it,
+// as a console URL and its proxy connection do.
+func BenchmarkConsoleTokens(b *testing.B) {
+	ms, err := computesql.Migrations()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := dbtest.Open(b, db.SQLite)
+	if _, err := db.Migrate(b.Context(), d, computesql.ServiceName, ms); err != nil {
+		b.Fatal(err)
+	}
+	tokens := console.NewTokens(computesql.New(d), console.Options{})
+	c := console.Connection{InstanceUUID: "00000000-0000-4000-8000-000000000001", ConsoleType: console.TypeNoVNC,
+		Host: "127.0.0.1", Port: 5900, AccessURLBase: "http://127.0.0.1:6080/vnc_auto.html"}
+	for b.Loop() {
+		tok, _, err := tokens.Authorize(b.Context(), c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tokens.Validate(b.Context(), tok); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
