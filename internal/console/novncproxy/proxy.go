@@ -134,7 +134,7 @@ func (p *Proxy) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		} else {
 			p.log.InfoContext(r.Context(), "console connection refused", "remote", r.RemoteAddr, "reason", rf.msg)
 		}
-		http.Error(w, rf.msg, rf.status)
+		refuseWebsocket(w, rf)
 		return
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -151,6 +151,22 @@ func (p *Proxy) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	p.relays.Add(1)
 	defer p.relays.Done()
 	p.relay(ws, target)
+}
+
+// ErrorHeader carries the reason of a refused websocket request.
+const ErrorHeader = "X-Console-Error"
+
+// refuseWebsocket answers a websocket request that will not be upgraded:
+// the status, the reason in ErrorHeader, no body, and the connection
+// closed. Clients that read past the headers for the RFB stream (Tempest's
+// console tests do) then see the connection end rather than stray bytes,
+// as with nova's proxy, which closes a refused connection.
+func refuseWebsocket(w http.ResponseWriter, rf *refusal) {
+	h := w.Header()
+	h.Set(ErrorHeader, rf.msg)
+	h.Set("Connection", "close")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(rf.status)
 }
 
 // acceptedSubprotocols echoes the one subprotocol a VNC client may ask for

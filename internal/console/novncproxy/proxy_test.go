@@ -179,7 +179,7 @@ func TestRelayWithAValidToken(t *testing.T) {
 	}
 }
 
-// refused dials and returns the HTTP answer of a refused websocket.
+// refused dials and returns the status and reason of a refused websocket.
 func refused(t *testing.T, url string, h http.Header) (int, string) {
 	t.Helper()
 	c, resp, err := websocket.Dial(t.Context(), url, &websocket.DialOptions{HTTPHeader: h})
@@ -190,8 +190,13 @@ func refused(t *testing.T, url string, h http.Header) (int, string) {
 	if resp == nil {
 		t.Fatalf("no HTTP answer: %v", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	if body, _ := io.ReadAll(resp.Body); len(body) != 0 {
+		t.Errorf("a refused websocket has a body: %q", body)
+	}
+	if !resp.Close && resp.Header.Get("Connection") != "close" {
+		t.Errorf("a refused websocket keeps its connection: %v", resp.Header)
+	}
+	return resp.StatusCode, resp.Header.Get(novncproxy.ErrorHeader)
 }
 
 func TestRefusals(t *testing.T) {
@@ -411,6 +416,15 @@ func TestWebClient(t *testing.T) {
 			}
 		})
 	}
+	t.Run("what Tempest checks of the page", func(t *testing.T) {
+		t.Parallel()
+		_, body := get(t, built, "GET", "/vnc_auto.html?path=%3Ftoken%3Dx")
+		for _, want := range []string{"<html lang=", "</html>", "noVNC", "<script"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+	})
 	t.Run("root", func(t *testing.T) {
 		t.Parallel()
 		resp, _ := get(t, built, "GET", "/?path=%3Ftoken%3Dx")
@@ -431,4 +445,70 @@ func TestWebClient(t *testing.T) {
 			t.Errorf("embedded without noVNC: %d, want 503", resp.StatusCode)
 		}
 	})
+}
+
+// rawUpgrade sends the websocket request Tempest's console tests send
+// (GET /<path query of the console URL>, the URL's query as a cookie, no
+// Origin) and returns the connection, the response head and whatever
+// followed it.
+func rawUpgrade(t *testing.T, consoleURL string) (net.Conn, string, []byte) {
+	t.Helper()
+	u, err := url.Parse(consoleURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	req := "GET /" + u.Query().Get("path") + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Cookie: " + u.RawQuery + "\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Protocol: binary\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	var resp []byte
+	buf := make([]byte, 4096)
+	for !strings.Contains(string(resp), "\r\n\r\n") {
+		n, err := c.Read(buf)
+		resp = append(resp, buf[:n]...)
+		if err != nil {
+			t.Fatalf("response head %q: %v", resp, err)
+		}
+	}
+	head, rest, _ := strings.Cut(string(resp), "\r\n\r\n")
+	return c, head, []byte(rest)
+}
+
+// The console tests of Tempest speak a minimal websocket by hand: a good
+// token gets the server's RFB version in one unmasked binary frame, a bad
+// one a connection that ends without a byte after the response head.
+func TestTempestStyleClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, novncproxy.Options{})
+	consoleURL := console.AccessURL(e.srv.URL+"/vnc_auto.html", console.TypeNoVNC, e.issue(t, ""))
+
+	c, head, rest := rawUpgrade(t, consoleURL)
+	if !strings.HasPrefix(head, "HTTP/1.1 101 ") || !strings.Contains(head, "Sec-Websocket-Protocol: binary") {
+		t.Fatalf("upgrade answered %q", head)
+	}
+	frame := make([]byte, 14)
+	n := copy(frame, rest)
+	if _, err := io.ReadFull(c, frame[n:]); err != nil {
+		t.Fatal(err)
+	}
+	if frame[0] != 0x82 || frame[1] != 12 || string(frame[2:]) != "RFB 003.008\n" {
+		t.Errorf("first frame %q, want one binary frame of the RFB version", frame)
+	}
+
+	bad := strings.Replace(consoleURL, "token%3D", "token%3Dbad", 1)
+	c, head, rest = rawUpgrade(t, bad)
+	if !strings.HasPrefix(head, "HTTP/1.1 403 ") || !strings.Contains(head, novncproxy.ErrorHeader+": The console token is invalid") {
+		t.Errorf("bad token answered %q", head)
+	}
+	more, err := io.ReadAll(c)
+	if len(rest) != 0 || len(more) != 0 || err != nil {
+		t.Errorf("after a refusal the proxy sent %q%q (%v), want the connection closed", rest, more, err)
+	}
 }
