@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
@@ -15,10 +14,8 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/conductor"
 	"github.com/nimbus-cloud/nimbus/internal/console"
 	"github.com/nimbus-cloud/nimbus/internal/console/novncproxy"
+	"github.com/nimbus-cloud/nimbus/internal/virt/fake"
 )
-
-// dialFunc connects the console proxy to a console server.
-type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // consoles are this process's console auth tokens and console proxy.
 type consoles struct {
@@ -26,7 +23,8 @@ type consoles struct {
 	// baseURL is the effective [vnc] novncproxy_base_url; "" when this
 	// process serves no proxy.
 	baseURL string
-	dial    atomic.Pointer[dialFunc]
+	// display is the fake driver's console, made on first use.
+	display *fake.Display
 }
 
 // startConsoles makes the console auth tokens, kept in the compute
@@ -47,14 +45,8 @@ func (c *Cloud) startConsoles(store *computesql.Store) (compute.ConsoleTokens, e
 	}
 	cs.baseURL = c.cfg.NoVNCBaseURL(ln.Addr().(*net.TCPAddr).Port)
 	log := c.log.With("service", "novncproxy")
-	var d net.Dialer
-	direct := dialFunc(d.DialContext)
-	cs.dial.Store(&direct)
 	checked := checkedTokens{tokens: cs.tokens, instances: store, ports: c.plane.client}
-	proxy := novncproxy.New(checked, novncproxy.Options{AllowedOrigins: c.cfg.Console.Origins(), Log: log,
-		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return (*cs.dial.Load())(ctx, network, addr)
-		}})
+	proxy := novncproxy.New(checked, novncproxy.Options{AllowedOrigins: c.cfg.Console.Origins(), Log: log})
 	if !novncproxy.Built(novncproxy.Embedded()) {
 		log.Warn("console proxy serves no web client: " + novncproxy.NotBuilt)
 	}
@@ -98,18 +90,24 @@ func (c *Cloud) ConsoleURL() string {
 	return c.consoles.baseURL
 }
 
-// SetConsoleDialer makes the console proxy reach console servers through
-// dial (nil: directly), so tests can stand in for guests' VNC servers.
-func (c *Cloud) SetConsoleDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
-	if c.consoles == nil {
-		return
+// fakeDisplay is the VNC server the fake driver's instances share as
+// their console, made on first use and closed with the cloud; nil when
+// [vnc] is disabled or it cannot listen on my_ip (the consoles are then
+// made-up ports, as the fake driver reports without one).
+func (c *Cloud) fakeDisplay() *fake.Display {
+	if !c.cfg.VNC.Enabled || c.consoles == nil {
+		return nil
 	}
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
+	if c.consoles.display == nil {
+		d, err := fake.NewDisplay(c.cfg.Default.MyIP, "Nimbus fake display")
+		if err != nil {
+			c.log.Warn("fake driver without a console display", "error", err)
+			return nil
+		}
+		c.consoles.display = d
+		c.closers = append(c.closers, d.Close)
 	}
-	f := dialFunc(dial)
-	c.consoles.dial.Store(&f)
+	return c.consoles.display
 }
 
 // consoleAuthorizer issues console tokens for the API's conductor.

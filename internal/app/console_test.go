@@ -3,12 +3,9 @@ package app_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,31 +14,6 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/cloudtest"
 	"github.com/nimbus-cloud/nimbus/internal/console/novncproxy"
 )
-
-// rfbServer is a VNC server stand-in: it greets with RFB 3.8 and echoes.
-func rfbServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := io.WriteString(c, "RFB 003.008\n"); err == nil {
-					_, _ = io.Copy(c, c)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 // consoleToken is the token a noVNC console URL carries in its path.
 func consoleToken(t *testing.T, raw string) string {
@@ -63,21 +35,6 @@ func TestRemoteConsoleThroughTheProxy(t *testing.T) {
 	p := startPlane(t)
 	id := p.boot(t, "vm", p.flavor(t, "tiny", 1, 64, 1))
 	p.waitStatus(t, id, "ACTIVE")
-
-	// The proxy reaches the guest's VNC server through the stand-in, and
-	// says where it was sent.
-	guest := rfbServer(t)
-	var (
-		mu     sync.Mutex
-		dialed []string
-	)
-	p.SetConsoleDialer(func(ctx context.Context, network, addr string) (net.Conn, error) {
-		mu.Lock()
-		dialed = append(dialed, addr)
-		mu.Unlock()
-		var d net.Dialer
-		return d.DialContext(ctx, network, guest)
-	})
 
 	r := p.call(t, "2.6", "POST", "/servers/"+id+"/remote-consoles",
 		map[string]any{"remote_console": map[string]any{"protocol": "vnc", "type": "novnc"}})
@@ -127,22 +84,38 @@ func TestRemoteConsoleThroughTheProxy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("console websocket: %v", err)
 	}
-	typ, msg, err := ws.Read(t.Context())
-	if err != nil || typ != websocket.MessageBinary || string(msg) != "RFB 003.008\n" {
-		t.Fatalf("read %v %q %v, want the RFB version", typ, msg, err)
+	// The fake driver's display, through the proxy: the RFB handshake as
+	// Tempest's console test does it.
+	next := func(want int) []byte {
+		t.Helper()
+		typ, msg, err := ws.Read(t.Context())
+		if err != nil || typ != websocket.MessageBinary || (want > 0 && len(msg) != want) {
+			t.Fatalf("read %v %q %v, want one binary message of %d bytes", typ, msg, err, want)
+		}
+		return msg
 	}
-	if err := ws.Write(t.Context(), websocket.MessageBinary, []byte("RFB 003.008\n")); err != nil {
-		t.Fatal(err)
+	send := func(b ...byte) {
+		t.Helper()
+		if err := ws.Write(t.Context(), websocket.MessageBinary, b); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, msg, err = ws.Read(t.Context()); err != nil || string(msg) != "RFB 003.008\n" {
-		t.Fatalf("echo %q %v", msg, err)
+	if v := string(next(12)); v != "RFB 003.008\n" {
+		t.Fatalf("version %q", v)
+	}
+	send([]byte("RFB 003.008\n")...)
+	if types := next(2); types[0] != 1 || types[1] != 1 {
+		t.Fatalf("security types %v", types)
+	}
+	send(1)
+	if res := next(4); string(res) != "\x00\x00\x00\x00" {
+		t.Fatalf("security result %v", res)
+	}
+	send(1)
+	if init := next(0); len(init) != 24+len("Nimbus fake display") || string(init[24:]) != "Nimbus fake display" {
+		t.Fatalf("server init %q", init)
 	}
 	ws.CloseNow()
-	mu.Lock()
-	if want := net.JoinHostPort(vnc.Host, strconv.Itoa(vnc.Port)); len(dialed) != 1 || dialed[0] != want {
-		t.Errorf("proxy dialed %v, want %s", dialed, want)
-	}
-	mu.Unlock()
 
 	// A stopped guest's console is gone: its token leads nowhere until
 	// the guest runs again on the same port, as nova's proxy checks with
