@@ -5,10 +5,27 @@ export PATH := $(GO_BIN):$(PATH)
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: build up test test-unit vet bench clean test-image
+.PHONY: build up test test-unit vet bench clean test-image novnc
 
-build:
+build: novnc
 	go build -o bin/nimbus ./cmd/nimbus
+
+# The noVNC library the console proxy serves, from the npm package, into a
+# git-ignored directory the binary embeds; quick when already there. Without
+# npm the binary is built without it (and says so).
+NOVNC_VERSION := 1.7.0
+NOVNC_DIR := internal/console/novncproxy/novnc
+novnc:
+	@if ! grep -qs '"version": "$(NOVNC_VERSION)"' $(NOVNC_DIR)/package.json; then \
+		command -v npm >/dev/null || { echo "warning: npm (Node.js) not found: building without the noVNC web client; the console proxy will answer 503" >&2; exit 0; }; \
+		tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		npm pack --silent --pack-destination "$$tmp" @novnc/novnc@$(NOVNC_VERSION) >/dev/null && \
+		tar -xzf "$$tmp"/novnc-novnc-$(NOVNC_VERSION).tgz -C "$$tmp" && \
+		rm -f "$$tmp"/package/README.md && \
+		find $(NOVNC_DIR) -mindepth 1 ! -name README.md -exec rm -rf {} + && \
+		cp -R "$$tmp"/package/. $(NOVNC_DIR)/ && \
+		echo "noVNC $(NOVNC_VERSION) in $(NOVNC_DIR)"; \
+	fi
 
 up: build
 	./bin/nimbus up $(ARGS)

@@ -3,6 +3,7 @@ module github.com/nimbus-cloud/nimbus
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/fernet/fernet-go v0.0.0-20240119011108-303da6aec611
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/google/uuid v1.6.0

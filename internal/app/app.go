@@ -57,6 +57,8 @@ type Cloud struct {
 	plane *computePlane
 	// computeDB is the compute database, once opened.
 	computeDB *db.DB
+	// consoles are the console auth tokens and proxy (console.go).
+	consoles *consoles
 
 	dbs     []*db.DB
 	closers []func() error

@@ -129,7 +129,7 @@ func authenticate(t *testing.T, env map[string]string) error {
 
 func TestUpFirstStartAndRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	args := []string{"--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0",
+	args := []string{"--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0", "--set", "vnc.novncproxy_host=127.0.0.1", "--set", "vnc.novncproxy_port=0",
 		"--set", "identity.password_hash_rounds=4"}
 
 	p := startUp(t, args...)
@@ -206,7 +206,7 @@ func TestStartFailureIsAnError(t *testing.T) {
 
 func TestFernetRotateWhileServing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	p := startUp(t, "--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0",
+	p := startUp(t, "--state-dir", dir, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0", "--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0", "--set", "vnc.novncproxy_host=127.0.0.1", "--set", "vnc.novncproxy_port=0",
 		"--set", "identity.password_hash_rounds=4")
 	defer p.stop(t)
 	env := readOpenRC(t, dir)

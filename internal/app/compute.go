@@ -82,6 +82,8 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 		ServiceAdmin: servers.ServiceAdmin,
 		Counters:     serverGroupCounters(store),
 		Log:          log,
+
+		ConsoleTokens: servers.ConsoleTokens,
 	}), nil
 }
 
@@ -93,8 +95,12 @@ func (c *Cloud) startCompute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := NewCompute(c.cfg, computesql.New(d), identityProjects{c.Identity}, c.log.With("service", "compute"),
-		c.computeServerDeps())
+	store := computesql.New(d)
+	servers := c.computeServerDeps()
+	if servers.ConsoleTokens, err = c.startConsoles(store); err != nil {
+		return err
+	}
+	svc, err := NewCompute(c.cfg, store, identityProjects{c.Identity}, c.log.With("service", "compute"), servers)
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func (c *Cloud) startComputeAgents(ctx context.Context, sc serviceClients) error
 	images := imageFetcher{sc: sc.image}
 	for _, name := range fakeHostNames(host, cfg.Compute.FakeHostCount) {
 		drv := fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
-			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP})
+			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP, Display: c.fakeDisplay()})
 		a, err := newAgent(cfg, name, drv, agent.BusConductor{Bus: p.bus}, agent.BusHosts{Bus: p.bus}, pl, images, images, log.With("component", "agent"))
 		if err != nil {
 			return err

@@ -208,6 +208,9 @@ func runUp(name string, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "agents     %s\n", list)
 	}
+	if u := cloud.ConsoleURL(); u != "" {
+		fmt.Fprintf(stdout, "console    %s (noVNC proxy)\n", u)
+	}
 	if name == "up" {
 		fmt.Fprintf(stdout, "state      %s\n", cfg.Default.StatePath)
 		fmt.Fprintf(stdout, "admin      credentials in %s and %s\n", cloudsFile,

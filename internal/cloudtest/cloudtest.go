@@ -70,6 +70,8 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 		"image.bind_port":               "0",
 		"placement.bind_port":           "0",
 		"compute.bind_port":             "0",
+		"vnc.novncproxy_host":           "127.0.0.1",
+		"vnc.novncproxy_port":           "0",
 		"identity.password_hash_rounds": "4",
 	}}
 	if os.Getenv("NIMBUS_TEST_LOG") != "" {

@@ -97,4 +97,5 @@ const (
 	RuleRestore                   = "os_compute_api:os-deferred-delete:restore"
 	RuleConsoleOutput             = "os_compute_api:os-console-output"
 	RuleRemoteConsoles            = "os_compute_api:os-remote-consoles"
+	RuleConsoleAuthTokens         = "os_compute_api:os-console-auth-tokens"
 )

@@ -76,6 +76,7 @@ type Service struct {
 	inst     InstanceStore
 	cond     Conductor
 	images   ImageService
+	consoles ConsoleTokens
 	log      *slog.Logger
 	now      func() time.Time
 	newID    func() string
@@ -113,6 +114,10 @@ type Deps struct {
 	// Random feeds generated passwords and reservation ids; nil:
 	// crypto/rand.
 	Random io.Reader
+
+	// ConsoleTokens looks console auth tokens up (consoleauth.go); nil
+	// knows none.
+	ConsoleTokens ConsoleTokens
 }
 
 // New returns a Service.
@@ -150,7 +155,7 @@ func New(cfg Config, d Deps) *Service {
 	}
 	return &Service{cfg: cfg, store: d.Store, inst: is, authz: d.Authz, projects: d.Projects, counters: counters,
 		services: d.Services, group: d.ServiceAdmin, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
-		newID: d.NewID, random: d.Random}
+		newID: d.NewID, random: d.Random, consoles: d.ConsoleTokens}
 }
 
 // ServesServers reports whether the service has what servers need: a

@@ -31,6 +31,8 @@ type Client struct {
 	hosts  HostStatus
 	images ImageDiscarder
 	log    *slog.Logger
+	// consoles issues console auth tokens (console.go); nil: no console.
+	consoles ConsoleAuth
 }
 
 // DiscardImagesWith makes refused shelves delete the snapshot image the API
@@ -169,13 +171,6 @@ func (c *Client) ConsoleOutput(ctx context.Context, inst compute.Instance, lengt
 		return "", hostError(inst.Host, err)
 	}
 	return r.Output, nil
-}
-
-// RemoteConsole is refused: remote consoles need the console proxy
-// (nova-novncproxy), which this cloud does not run yet.
-func (c *Client) RemoteConsole(ctx context.Context, inst compute.Instance, protocol, kind string) (string, error) {
-	return "", &compute.Error{Kind: compute.ErrInvalid, Message: fmt.Sprintf("Unavailable console type %s: this "+
-		"cloud runs no console proxy yet, so no remote console can be reached.", kind)}
 }
 
 // notAvailable refuses an operation the conductor does not carry out yet,

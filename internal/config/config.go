@@ -32,6 +32,9 @@ type Config struct {
 	Quota              Quota                    `section:"quota"`
 	FilterScheduler    FilterScheduler          `section:"filter_scheduler"`
 	Scheduler          Scheduler                `section:"scheduler"`
+	VNC                VNC                      `section:"vnc"`
+	ConsoleAuth        ConsoleAuth              `section:"consoleauth"`
+	Console            Console                  `section:"console"`
 }
 
 // Default is the [DEFAULT] section.

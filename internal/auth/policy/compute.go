@@ -297,6 +297,8 @@ func novaServerActionDefaults() []Default {
 		novaRule(root+"os-remote-consoles", novaMemberOrAdmin,
 			"Get a remote console of a server: POST /servers/{server_id}/remote-consoles (2.6 and later), "+
 				action("os-getVNCConsole, os-getSPICEConsole, os-getSerialConsole")),
+		novaRule(root+"os-console-auth-tokens", novaAdmin,
+			"Show the connection of a console auth token: GET /os-console-auth-tokens/{console_token}."),
 	}
 }
 

@@ -26,7 +26,8 @@ func TestComputeDefaultsRegister(t *testing.T) {
 		"os_compute_api:os-keypairs:create", "os_compute_api:os-quota-sets:detail", "os_compute_api:limits:other_project",
 		"os_compute_api:os-availability-zone:detail", "os_compute_api:os-flavor-extra-specs:index", "admin_api",
 		"os_compute_api:servers:create", "compute:servers:create:requested_destination", "os_compute_api:os-evacuate",
-		"os_compute_api:os-instance-actions:events:details", "os_compute_api:os-remote-consoles"} {
+		"os_compute_api:os-instance-actions:events:details", "os_compute_api:os-remote-consoles",
+		"os_compute_api:os-console-auth-tokens"} {
 		if !seen[want] {
 			t.Errorf("rule %s missing", want)
 		}

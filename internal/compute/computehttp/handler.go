@@ -50,6 +50,7 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.aggregateRoutes(srv)
 	h.serviceRoutes(srv)
 	h.hypervisorRoutes(srv)
+	h.consoleAuthTokenRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {

@@ -96,6 +96,8 @@ func newServersHarness(t testing.TB, withServers bool) *serversHarness {
 	if withServers {
 		deps.Conductor, deps.Images = h.cond, h.images
 	}
+	deps.ConsoleTokens = consoleTokens{"tok-1": {InstanceUUID: "8d2c5c7e-2f43-4f7d-9b0e-6f1c2a3b4c5d",
+		ConsoleType: "novnc", Host: "192.0.2.5", Port: 5901}}
 	clock := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	deps.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	h.svc = compute.New(compute.Config{MaxLimit: 1000, Quota: map[string]int{"instances": 10, "cores": 20, "ram": 51200,

@@ -411,6 +411,12 @@ func (s *Store) UpdateInstance(ctx context.Context, uuid string, mutate func(*co
 				return err
 			}
 		}
+		if next.Deleted || next.Host != cur.Host {
+			// Its consoles are gone or elsewhere: their tokens die with them.
+			if err := deleteInstanceConsoleTokens(ctx, tx, uuid); err != nil {
+				return err
+			}
+		}
 		if action != nil {
 			if _, err := insertAction(ctx, tx, *action); err != nil {
 				return err

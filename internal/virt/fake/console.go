@@ -100,6 +100,10 @@ func (d *Driver) GetVNCConsole(ctx context.Context, uuid string) (virt.VNCConsol
 		return virt.VNCConsole{}, &virt.StateError{UUID: uuid, Op: "get the VNC console of", State: in.state,
 			Allowed: states(virt.Running, virt.Paused)}
 	}
+	if d.opts.Display != nil {
+		host, port := d.opts.Display.Addr()
+		return virt.VNCConsole{Host: host, Port: port}, nil
+	}
 	return virt.VNCConsole{Host: d.opts.VNCHost, Port: in.vncPort}, nil
 }
 

@@ -30,6 +30,9 @@ type Options struct {
 
 	// VNCHost is the address VNC consoles are reported on.
 	VNCHost string
+	// Display, when set, is every instance's VNC console (a real RFB
+	// server); without it consoles are made-up ports on VNCHost.
+	Display *Display
 	// EventBuffer is how many lifecycle events wait for a reader before
 	// new ones are dropped.
 	EventBuffer int
