@@ -1,0 +1,290 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/qemu"
+	"github.com/nimbus-cloud/nimbus/internal/virt/virttest"
+)
+
+// The tests against a real libvirtd use $NIMBUS_TEST_LIBVIRT_URI, or the
+// system libvirtd when its socket answers, or else start virtlogd and a
+// libvirtd of their own (as root), listening on a socket in a temporary
+// folder, and stop them when the tests end.
+
+var (
+	daemonOnce sync.Once
+	daemonURI  string
+	daemonErr  error
+	// stopDaemons ends the daemons the tests started.
+	stopDaemons []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(stopDaemons) - 1; i >= 0; i-- {
+		stopDaemons[i]()
+	}
+	os.Exit(code)
+}
+
+// requireLibvirt skips a test that needs libvirtd on a machine where none
+// can be had, and returns the URI of one.
+func requireLibvirt(t testing.TB) string {
+	t.Helper()
+	for _, bin := range []string{"qemu-system-x86_64", "qemu-img"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed (scripts/test-services.sh installs qemu-system-x86 and qemu-utils)", bin)
+		}
+	}
+	daemonOnce.Do(func() { daemonURI, daemonErr = libvirtDaemon() })
+	if daemonErr != nil {
+		t.Skipf("no libvirtd: %v", daemonErr)
+	}
+	return daemonURI
+}
+
+func socketAnswers(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func libvirtDaemon() (string, error) {
+	if uri := os.Getenv("NIMBUS_TEST_LIBVIRT_URI"); uri != "" {
+		return uri, nil
+	}
+	if socketAnswers("/run/libvirt/libvirt-sock") {
+		return "qemu:///system", nil
+	}
+	for _, bin := range []string{"libvirtd", "virtlogd"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return "", fmt.Errorf("%s is not installed (scripts/test-services.sh installs libvirt-daemon-system)", bin)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("starting a system libvirtd needs root (or set NIMBUS_TEST_LIBVIRT_URI)")
+	}
+	dir, err := os.MkdirTemp("", "nlv")
+	if err != nil {
+		return "", err
+	}
+	stopDaemons = append(stopDaemons, func() { os.RemoveAll(dir) })
+	if !socketAnswers("/run/libvirt/virtlogd-sock") {
+		if err := daemon(dir, "virtlogd", "-d", "-p", filepath.Join(dir, "virtlogd.pid")); err != nil {
+			return "", err
+		}
+		if err := waitSocket("/run/libvirt/virtlogd-sock"); err != nil {
+			return "", fmt.Errorf("virtlogd: %w", err)
+		}
+	}
+	conf := filepath.Join(dir, "libvirtd.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "unix_sock_dir = %q\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlog_outputs = \"3:file:%s\"\n",
+		dir, filepath.Join(dir, "libvirtd.log")), 0o600); err != nil {
+		return "", err
+	}
+	if err := daemon(dir, "libvirtd", "-d", "--config", conf, "--pid-file", filepath.Join(dir, "libvirtd.pid")); err != nil {
+		return "", err
+	}
+	sock := filepath.Join(dir, "libvirt-sock")
+	if err := waitSocket(sock); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "libvirtd.log"))
+		return "", fmt.Errorf("libvirtd: %w: %s", err, log)
+	}
+	return "qemu:///system?socket=" + sock, nil
+}
+
+// daemon starts a daemonizing libvirt daemon whose last two arguments
+// are -p/--pid-file and its pid file, and registers its end.
+func daemon(dir, name string, args ...string) error {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("start %s: %w: %s", name, err, out)
+	}
+	pidFile := args[len(args)-1]
+	stopDaemons = append(stopDaemons, func() {
+		data, err := os.ReadFile(pidFile)
+		var pid int
+		if err == nil {
+			_, err = fmt.Sscanf(strings.TrimSpace(string(data)), "%d", &pid)
+		}
+		if err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	})
+	return nil
+}
+
+// waitSocket waits for a daemon's socket; the bound guards against a
+// daemon that never comes up and measures nothing.
+func waitSocket(path string) error {
+	for range 200 {
+		if socketAnswers(path) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s does not answer", path)
+}
+
+// stateDir is a temporary folder the guests' QEMU, which libvirt runs as
+// its own user, can reach.
+func stateDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nlvs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// newDriver is an initialized driver of TCG domains for host in its own
+// state folder, destroying its instances when the test ends.
+func newDriver(t testing.TB, uri, host string) *Driver {
+	t.Helper()
+	// The boot sector guest ignores the power button: short waits for it.
+	d := New(Options{StateDir: stateDir(t), ConnectionURI: uri, VirtType: "qemu",
+		SoftRebootTimeout: time.Second, CleanShutdownTimeout: 100 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err := d.Init(t.Context(), host); err != nil {
+		t.Fatalf("init: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		list, _ := d.ListInstances(ctx)
+		for _, in := range list {
+			if err := d.Destroy(ctx, in.UUID, false); err != nil {
+				t.Errorf("cleanup: destroy %s: %v", in.UUID, err)
+			}
+		}
+		d.mu.Lock()
+		var migrating []string
+		for u := range d.migrating {
+			migrating = append(migrating, u)
+		}
+		d.mu.Unlock()
+		for _, u := range migrating {
+			_ = d.ConfirmMigration(ctx, u)
+		}
+		d.Close()
+	})
+	return d
+}
+
+var (
+	bootImageOnce sync.Once
+	bootImagePath string
+	bootImageErr  error
+)
+
+// bootSectorBanner is what the boot sector guest prints.
+const bootSectorBanner = "NIMBUS-BOOT: banner"
+
+// bootSectorImage is a 1 MiB raw disk whose boot sector prints a banner on
+// the serial console and halts: a guest that boots through the firmware
+// like any other but costs no CPU once up.
+func bootSectorImage(t testing.TB) virt.ImageRef {
+	t.Helper()
+	bootImageOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nimbus-bootsector-")
+		if err != nil {
+			bootImageErr = err
+			return
+		}
+		stopDaemons = append(stopDaemons, func() { os.RemoveAll(dir) })
+		if bootImageErr = os.Chmod(dir, 0o755); bootImageErr != nil {
+			return
+		}
+		bootImagePath = filepath.Join(dir, "boot.img")
+		img := make([]byte, 1<<20)
+		copy(img, qemu.BootSector(bootSectorBanner+"\r\n", 1, "NIMBUS-BOOT: halted\r\n"))
+		bootImageErr = os.WriteFile(bootImagePath, img, 0o644)
+	})
+	if bootImageErr != nil {
+		t.Fatal(bootImageErr)
+	}
+	return virt.ImageRef{ID: "bootsector", DiskFormat: "raw", Path: bootImagePath}
+}
+
+// bootedDriver waits, after a spawn, for the guest's banner on its
+// console, so that the conformance suite's console checks find the
+// guest's output rather than race its firmware.
+type bootedDriver struct{ *Driver }
+
+func (b bootedDriver) Spawn(ctx context.Context, spec *virt.InstanceSpec) error {
+	if err := b.Driver.Spawn(ctx, spec); err != nil {
+		return err
+	}
+	if !spec.StartStopped {
+		waitConsole(ctx, b.Driver, spec.UUID, bootSectorBanner)
+	}
+	return nil
+}
+
+// waitConsole polls the console log until it holds want; it gives up
+// after a minute, a guard against hangs that measures nothing.
+func waitConsole(ctx context.Context, d *Driver, uuid, want string) string {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := d.GetConsoleOutput(ctx, uuid)
+		if err == nil && strings.Contains(out, want) || time.Now().After(deadline) || ctx.Err() != nil {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	uri := requireLibvirt(t)
+	virttest.Suite{
+		NewDriver: func(t *testing.T, host string) virt.Driver { return bootedDriver{newDriver(t, uri, host)} },
+		Image:     func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
+		Flavor:    virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
+		Skip: map[string]string{
+			"LiveMigration": "the libvirt driver does not live migrate (it answers virt.ErrNotSupported)",
+		},
+	}.Run(t)
+}
+
+func TestGuestBootsAndShowsItsBanner(t *testing.T) {
+	t.Parallel()
+	uri := requireLibvirt(t)
+	d := newDriver(t, uri, "h1")
+	spec := &virt.InstanceSpec{UUID: "b0000000-0000-4000-8000-000000000001", Name: "instance-b0000001", ProjectID: "p",
+		Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t), ConfigDrive: true}
+	if err := d.Spawn(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if out := waitConsole(t.Context(), d, spec.UUID, bootSectorBanner); !strings.Contains(out, bootSectorBanner) {
+		t.Fatalf("console has no banner:\n%s", out)
+	}
+	conn, _ := d.connection()
+	doc, err := conn.DomainGetXMLDesc(domainOf(d.instances[spec.UUID]), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"type='qemu'", "disk.config", "console.log", "type='vnc'"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("live domain xml lacks %q:\n%s", want, doc)
+		}
+	}
+}
