@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -100,7 +101,7 @@ func (d *Driver) startAs(in *instance, t virt.Transition) error {
 	if err != nil {
 		return err
 	}
-	if _, err := conn.DomainCreateWithFlags(domainOf(in), 0); err != nil {
+	if err := createDomain(conn, domainOf(in)); err != nil {
 		return fmt.Errorf("start domain: %w", err)
 	}
 	d.mu.Lock()
@@ -109,6 +110,22 @@ func (d *Driver) startAs(in *instance, t virt.Transition) error {
 	d.emit(in, t)
 	d.mu.Unlock()
 	return err
+}
+
+// portRetries is how often a domain is started again when its VNC port,
+// free when libvirt chose it, was taken by another process before QEMU
+// bound it.
+const portRetries = 5
+
+// createDomain starts a domain, choosing another VNC port when the one
+// libvirt chose was taken meanwhile.
+func createDomain(conn Conn, dom golibvirt.Domain) error {
+	for i := 0; ; i++ {
+		_, err := conn.DomainCreateWithFlags(dom, 0)
+		if err == nil || i == portRetries || !strings.Contains(err.Error(), "Failed to find an available port") {
+			return err
+		}
+	}
 }
 
 func (d *Driver) start(ctx context.Context, in *instance) error { return d.startAs(in, virt.EventStarted) }
