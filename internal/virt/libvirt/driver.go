@@ -366,4 +366,3 @@ func domainOf(in *instance) golibvirt.Domain {
 
 // hostname is the guest's host name.
 func hostname(spec *virt.InstanceSpec) string { return cmp.Or(spec.Hostname, spec.Name) }
-

@@ -128,7 +128,9 @@ func createDomain(conn Conn, dom golibvirt.Domain) error {
 	}
 }
 
-func (d *Driver) start(ctx context.Context, in *instance) error { return d.startAs(in, virt.EventStarted) }
+func (d *Driver) start(ctx context.Context, in *instance) error {
+	return d.startAs(in, virt.EventStarted)
+}
 
 // Pause stops a running guest's CPUs.
 func (d *Driver) Pause(ctx context.Context, uuid string) error {
