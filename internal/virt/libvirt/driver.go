@@ -188,7 +188,7 @@ func (d *Driver) Init(ctx context.Context, host string) error {
 	d.disks = &disk.Cache{QEMUImg: img, Dir: filepath.Join(root, "_base"), KeepQcow2Bases: d.opts.KeepQcow2Bases, Images: d.opts.Images}
 	d.conn, d.stop, d.host, d.virtType, d.hvVersion = conn, stop, host, virtType, int64(hv)
 	d.mu.Unlock()
-	go d.watch(events)
+	go d.watch(evctx, conn, events)
 	d.log.InfoContext(ctx, "libvirt driver ready", "host", host, "uri", d.opts.ConnectionURI, "virt_type", virtType)
 	return d.adoptAll(ctx)
 }
@@ -197,12 +197,14 @@ func (d *Driver) Init(ctx context.Context, host string) error {
 func (d *Driver) Close() error {
 	d.mu.Lock()
 	conn, stop := d.conn, d.stop
-	d.conn = nil
+	d.conn, d.stop = nil, nil
 	d.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	if conn == nil {
 		return nil
 	}
-	stop()
 	return conn.Disconnect()
 }
 
@@ -297,6 +299,9 @@ func (d *Driver) connection() (Conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.conn == nil {
+		if d.stop != nil {
+			return nil, fmt.Errorf("the connection to libvirtd at %s was lost; reconnecting", d.opts.ConnectionURI)
+		}
 		return nil, errors.New("the driver is not connected to libvirt")
 	}
 	return d.conn, nil

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +220,54 @@ func TestInitRefusesWhatCannotWork(t *testing.T) {
 		t.Errorf("default virt type on a host without kvm: %q, %v", d.VirtType(), err)
 	}
 	d.Close()
+}
+
+func TestReconnectsWhenLibvirtdRestarts(t *testing.T) {
+	t.Parallel()
+	requireQEMUImg(t)
+	conn := newFakeConn()
+	var mu sync.Mutex
+	dials, refuse := 0, 2
+	d := New(Options{StateDir: t.TempDir(), VirtType: "qemu", Log: slog.New(slog.DiscardHandler),
+		Dial: func(string) (Conn, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			dials++
+			if dials > 1 && refuse > 0 {
+				refuse--
+				return nil, errors.New("connection refused")
+			}
+			return conn, nil
+		}})
+	if err := d.Init(t.Context(), "h1"); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	spec := fakeSpec("e0000000-0000-4000-8000-000000000001")
+	spec.Image = bootSectorImage(t)
+	if err := d.Spawn(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if ev := eventOf(t, d, spec.UUID); ev != virt.EventStarted {
+		t.Fatalf("first event %s", ev)
+	}
+	conn.drop()
+	// Wait for the driver to dial through the refusals and subscribe
+	// again; the bound guards against a hang and measures nothing.
+	deadline := time.Now().Add(30 * time.Second)
+	for conn.subscribers() == 0 || func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.conn == nil }() {
+		if time.Now().After(deadline) {
+			t.Fatal("the driver did not reconnect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	if dials != 4 {
+		t.Errorf("dialed %d times, want 4 (the first, two refused, the last)", dials)
+	}
+	mu.Unlock()
+	conn.crash(domainOf(d.instances[spec.UUID]).UUID)
+	if ev := eventOf(t, d, spec.UUID); ev != virt.EventStopped {
+		t.Fatalf("event after the crash: %s, want Stopped from the new subscription", ev)
+	}
 }

@@ -328,3 +328,20 @@ func (c *fakeConn) LifecycleEvents(ctx context.Context) (<-chan golibvirt.Domain
 
 // Disconnect ends nothing: the event streams end with their contexts.
 func (c *fakeConn) Disconnect() error { return nil }
+
+// drop ends every event stream, as a libvirtd that restarts does.
+func (c *fakeConn) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		close(s)
+	}
+	c.subs = nil
+}
+
+// subscribers counts the event streams.
+func (c *fakeConn) subscribers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.subs)
+}
