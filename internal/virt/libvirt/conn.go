@@ -30,6 +30,10 @@ type Conn interface {
 	DomainManagedSave(dom golibvirt.Domain, flags uint32) error
 	DomainHasManagedSaveImage(dom golibvirt.Domain, flags uint32) (int32, error)
 	DomainManagedSaveRemove(dom golibvirt.Domain, flags uint32) error
+	// DomainMigratePerform3Params with a destination URI is a
+	// peer-to-peer migration, as virDomainMigrateToURI3 makes it.
+	DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri golibvirt.OptString, params []golibvirt.TypedParam, cookieIn []byte,
+		flags golibvirt.DomainMigrateFlags) ([]byte, error)
 
 	// LifecycleEvents streams every domain's lifecycle events until ctx
 	// ends or the connection is lost, when the channel closes.

@@ -65,6 +65,17 @@ type Options struct {
 	SoftRebootTimeout time.Duration
 	// Images fetches kernels and ramdisks; without it such images fail.
 	Images disk.Fetcher
+	// LiveMigrationURI is how other hosts' libvirtd reach this host's
+	// for a live migration (nova's live_migration_uri); empty is
+	// qemu+tcp://<MigrationAddress>/system.
+	LiveMigrationURI string
+	// MigrationAddress is the address of this host other hosts send live
+	// migrations' memory and disks to (nova's
+	// live_migration_inbound_addr); default 127.0.0.1.
+	MigrationAddress string
+	// Peers finds live migrations' destinations; without it live
+	// migration is not supported.
+	Peers Peers
 	// Dial connects to libvirtd; nil dials ConnectionURI over its socket.
 	Dial func(uri string) (Conn, error)
 	// EventBuffer is how many lifecycle events wait for a reader.
@@ -93,7 +104,9 @@ type Driver struct {
 	instances map[string]*instance
 	// migrating are cold migrations' source copies (<uuid>_resize).
 	migrating map[string]*instance
-	dropped   int
+	// incoming are live migrations PreLiveMigration made ready.
+	incoming map[string]*instance
+	dropped  int
 }
 
 var _ virt.Driver = (*Driver)(nil)
@@ -103,6 +116,8 @@ func New(opts Options) *Driver {
 	opts.ConnectionURI = cmp.Or(opts.ConnectionURI, "qemu:///system")
 	opts.VNCListen = cmp.Or(opts.VNCListen, "127.0.0.1")
 	opts.VNCHost = cmp.Or(opts.VNCHost, opts.VNCListen)
+	opts.MigrationAddress = cmp.Or(opts.MigrationAddress, "127.0.0.1")
+	opts.LiveMigrationURI = cmp.Or(opts.LiveMigrationURI, "qemu+tcp://"+opts.MigrationAddress+"/system")
 	opts.ConfigDriveFormat = cmp.Or(opts.ConfigDriveFormat, "iso9660")
 	opts.EventBuffer = cmp.Or(opts.EventBuffer, 1024)
 	opts.SoftRebootTimeout = cmp.Or(opts.SoftRebootTimeout, 120*time.Second)
@@ -118,7 +133,7 @@ func New(opts Options) *Driver {
 		log = slog.Default()
 	}
 	return &Driver{opts: opts, log: log.With("driver", "libvirt"), events: make(chan virt.LifecycleEvent, opts.EventBuffer),
-		instances: map[string]*instance{}, migrating: map[string]*instance{}}
+		instances: map[string]*instance{}, migrating: map[string]*instance{}, incoming: map[string]*instance{}}
 }
 
 // Init connects to libvirtd, subscribes to its lifecycle events, chooses
@@ -278,7 +293,7 @@ func (d *Driver) HostResources(ctx context.Context) (virt.HostResources, error) 
 	}
 	h := virt.HostResources{VCPUs: int(cpus), MemoryMB: int64(memKiB / 1024), DiskGB: fs.totalGB, CPUInfo: caps.cpu}
 	d.mu.Lock()
-	for _, set := range []map[string]*instance{d.instances, d.migrating} {
+	for _, set := range []map[string]*instance{d.instances, d.migrating, d.incoming} {
 		for _, in := range set {
 			f := in.rec.Spec.Flavor
 			h.VCPUsUsed += f.VCPUs

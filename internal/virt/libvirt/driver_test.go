@@ -1,7 +1,9 @@
 package libvirt
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -28,13 +30,22 @@ func requireQEMUImg(t testing.TB) {
 // its own state folder.
 func newFakeDriver(t testing.TB, conn *fakeConn, host, state string) *Driver {
 	t.Helper()
+	return newFakeDriverWith(t, conn, host, state, nil)
+}
+
+func newFakeDriverWith(t testing.TB, conn *fakeConn, host, state string, change func(*Options)) *Driver {
+	t.Helper()
 	requireQEMUImg(t)
 	if state == "" {
 		state = t.TempDir()
 	}
-	d := New(Options{StateDir: state, VirtType: "qemu", SoftRebootTimeout: 50 * time.Millisecond, CleanShutdownTimeout: 10 * time.Millisecond,
+	opts := Options{StateDir: state, VirtType: "qemu", SoftRebootTimeout: 50 * time.Millisecond, CleanShutdownTimeout: 10 * time.Millisecond,
 		Dial: func(string) (Conn, error) { return conn, nil },
-		Log:  slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Log:  slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if change != nil {
+		change(&opts)
+	}
+	d := New(opts)
 	if err := d.Init(t.Context(), host); err != nil {
 		t.Fatalf("init: %v", err)
 	}
@@ -42,17 +53,66 @@ func newFakeDriver(t testing.TB, conn *fakeConn, host, state string) *Driver {
 	return d
 }
 
+// peers is the drivers of one test by host, for live migration.
+type peers struct {
+	mu      sync.Mutex
+	drivers map[string]*Driver
+}
+
+func (p *peers) IncomingMigration(ctx context.Context, host, uuid string) (Incoming, error) {
+	p.mu.Lock()
+	d := p.drivers[host]
+	p.mu.Unlock()
+	if d == nil {
+		return Incoming{}, fmt.Errorf("no host %s", host)
+	}
+	return d.IncomingMigration(ctx, uuid)
+}
+
+func (p *peers) add(host string, d *Driver) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drivers == nil {
+		p.drivers = map[string]*Driver{}
+	}
+	p.drivers[host] = d
+}
+
+// perTest keeps one value per test, made by mk.
+func perTest[V any](mk func() V) func(t *testing.T) V {
+	var mu sync.Mutex
+	m := map[*testing.T]V{}
+	return func(t *testing.T) V {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := m[t]
+		if !ok {
+			v = mk()
+			m[t] = v
+		}
+		return v
+	}
+}
+
 // The conformance suite against the fake libvirtd: the driver's own logic,
 // quick and everywhere; TestConformance runs it against a real libvirtd.
 func TestConformanceOnFakeLibvirt(t *testing.T) {
 	requireQEMUImg(t)
+	type hosts struct {
+		peers peers
+		net   fakeNet
+	}
+	of := perTest(func() *hosts { return &hosts{} })
 	virttest.Suite{
-		NewDriver: func(t *testing.T, host string) virt.Driver { return newFakeDriver(t, newFakeConn(), host, "") },
-		Image:     func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
-		Flavor:    virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
-		Skip: map[string]string{
-			"LiveMigration": "the libvirt driver does not live migrate (it answers virt.ErrNotSupported)",
+		NewDriver: func(t *testing.T, host string) virt.Driver {
+			h, conn := of(t), newFakeConn()
+			h.net.add("fake://"+host, conn)
+			d := newFakeDriverWith(t, conn, host, "", func(o *Options) { o.Peers, o.LiveMigrationURI = &h.peers, "fake://"+host })
+			h.peers.add(host, d)
+			return d
 		},
+		Image:  func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
+		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
 	}.Run(t)
 }
 

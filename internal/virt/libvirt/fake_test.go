@@ -18,6 +18,7 @@ type fakeConn struct {
 	doms    map[golibvirt.UUID]*fakeDom
 	nextVNC int
 	subs    []chan golibvirt.DomainEventLifecycleMsg
+	net     *fakeNet
 }
 
 type fakeDom struct {
@@ -344,4 +345,68 @@ func (c *fakeConn) subscribers() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.subs)
+}
+
+// fakeNet is fake libvirtds by URI, for live migrations between them.
+type fakeNet struct {
+	mu    sync.Mutex
+	conns map[string]*fakeConn
+}
+
+func (n *fakeNet) add(uri string, c *fakeConn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.conns == nil {
+		n.conns = map[string]*fakeConn{}
+	}
+	n.conns[uri] = c
+	c.net = n
+}
+
+func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri golibvirt.OptString, params []golibvirt.TypedParam, _ []byte,
+	flags golibvirt.DomainMigrateFlags) ([]byte, error) {
+	if c.net == nil || len(dconnuri) == 0 || flags&golibvirt.MigratePeer2peer == 0 {
+		return nil, golibvirt.Error{Code: uint32(golibvirt.ErrOperationUnsupported), Message: "the fake migrates peer to peer only"}
+	}
+	c.net.mu.Lock()
+	dst := c.net.conns[dconnuri[0]]
+	c.net.mu.Unlock()
+	if dst == nil {
+		return nil, golibvirt.Error{Code: uint32(golibvirt.ErrSystemError), Message: "cannot connect to " + dconnuri[0]}
+	}
+	var destXML string
+	for _, p := range params {
+		if p.Field == golibvirt.MigrateParamDestXML {
+			destXML, _ = p.Value.I.(string)
+		}
+	}
+	c.mu.Lock()
+	d, err := c.dom(dom)
+	if err == nil && !active(d) {
+		err = errInvalid("domain is not running")
+	}
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	state := d.state
+	c.mu.Unlock()
+	moved, err := dst.DomainDefineXMLFlags(destXML, 0)
+	if err != nil {
+		return nil, err
+	}
+	dst.mu.Lock()
+	dd := dst.doms[moved.UUID]
+	dd.state, dd.reason = state, 1
+	dst.nextVNC++
+	dd.vnc = dst.nextVNC
+	dst.event(moved.UUID, golibvirt.DomainEventResumed)
+	dst.mu.Unlock()
+	c.mu.Lock()
+	c.stop(dom.UUID, d, golibvirt.DomainShutoffMigrated)
+	if flags&golibvirt.MigrateUndefineSource != 0 {
+		delete(c.doms, dom.UUID)
+	}
+	c.mu.Unlock()
+	return nil, nil
 }

@@ -109,14 +109,14 @@ func (d *Driver) FinishMigration(ctx context.Context, spec *virt.InstanceSpec, m
 		return fmt.Errorf("finish migration of %s: %w: the disk at %s:%s is not reachable from here (cold migration between machines needs a shared instances folder)",
 			spec.UUID, virt.ErrNotSupported, md.SourceHost, src)
 	}
-	in, end, err := d.reserve(spec)
+	in, end, err := d.reserve(d.instances, spec)
 	if err != nil {
 		return fmt.Errorf("finish migration of %s: %w", spec.UUID, err)
 	}
 	defer end()
 	r := &reverter{}
 	defer r.revert()
-	r.add(func() { d.unreserve(in) })
+	r.add(func() { d.unreserve(d.instances, in) })
 	if err := d.makeDir(in, r); err != nil {
 		return fmt.Errorf("finish migration of %s: %w", spec.UUID, err)
 	}
@@ -197,36 +197,5 @@ func (d *Driver) FinishRevertMigration(ctx context.Context, uuid string, powerOn
 			return fmt.Errorf("revert migration of %s: %w", uuid, err)
 		}
 	}
-	return nil
-}
-
-// errLiveMigration is what the live migration calls answer: this driver
-// does not move running guests yet.
-var errLiveMigration = fmt.Errorf("%w: live migration by the libvirt driver (libvirt's peer-to-peer migration with non-shared storage is not implemented; cold migrate the instance instead)", virt.ErrNotSupported)
-
-// PreLiveMigration refuses: the driver does not live migrate.
-func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) error {
-	return fmt.Errorf("pre live migration of %s: %w", spec.UUID, errLiveMigration)
-}
-
-// LiveMigrate refuses a known instance; an unknown one is not found.
-func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
-	d.mu.Lock()
-	_, ok := d.instances[uuid]
-	d.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("live migrate %s: %w", uuid, virt.NotFound(uuid))
-	}
-	return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, errLiveMigration)
-}
-
-// PostLiveMigrationAtDestination has nothing to take over: no live
-// migration reaches this driver.
-func (d *Driver) PostLiveMigrationAtDestination(ctx context.Context, uuid string) error {
-	return fmt.Errorf("post live migration of %s: %w", uuid, virt.NotFound(uuid))
-}
-
-// RollbackLiveMigrationAtDestination has nothing to remove.
-func (d *Driver) RollbackLiveMigrationAtDestination(ctx context.Context, uuid string) error {
 	return nil
 }

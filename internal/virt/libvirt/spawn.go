@@ -22,14 +22,14 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.InstanceSpec) error {
 	if err := validateSpec(spec); err != nil {
 		return err
 	}
-	in, end, err := d.reserve(spec)
+	in, end, err := d.reserve(d.instances, spec)
 	if err != nil {
 		return fmt.Errorf("spawn %s: %w", spec.UUID, err)
 	}
 	defer end()
 	r := &reverter{}
 	defer r.revert()
-	r.add(func() { d.unreserve(in) })
+	r.add(func() { d.unreserve(d.instances, in) })
 	if err := d.makeDir(in, r); err != nil {
 		return fmt.Errorf("spawn %s: %w", spec.UUID, err)
 	}
@@ -89,7 +89,7 @@ func validateSpec(spec *virt.InstanceSpec) error {
 
 // reserve puts a new instance for spec into the driver, holding its
 // operation lock; end releases it.
-func (d *Driver) reserve(spec *virt.InstanceSpec) (*instance, func(), error) {
+func (d *Driver) reserve(set map[string]*instance, spec *virt.InstanceSpec) (*instance, func(), error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.conn == nil {
@@ -98,17 +98,20 @@ func (d *Driver) reserve(spec *virt.InstanceSpec) (*instance, func(), error) {
 	if _, ok := d.instances[spec.UUID]; ok {
 		return nil, nil, virt.ErrInstanceExists
 	}
+	if _, ok := d.incoming[spec.UUID]; ok {
+		return nil, nil, fmt.Errorf("%w: a live migration of it is arriving", virt.ErrInstanceExists)
+	}
 	in := newInstance(filepath.Join(d.root, spec.UUID), record{Spec: copySpec(spec)})
 	in.lock(nil)
-	d.instances[spec.UUID] = in
+	set[spec.UUID] = in
 	return in, in.unlock, nil
 }
 
-func (d *Driver) unreserve(in *instance) {
+func (d *Driver) unreserve(set map[string]*instance, in *instance) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.instances[in.rec.Spec.UUID] == in {
-		delete(d.instances, in.rec.Spec.UUID)
+	if set[in.rec.Spec.UUID] == in {
+		delete(set, in.rec.Spec.UUID)
 	}
 	in.gone = true
 }
@@ -132,6 +135,18 @@ func (d *Driver) makeDir(in *instance, r *reverter) error {
 // finishCreate fetches the kernel and ramdisk an image names, writes the
 // config drive, saves the record and defines the domain.
 func (d *Driver) finishCreate(ctx context.Context, in *instance, r *reverter) error {
+	if err := d.prepareFiles(ctx, in); err != nil {
+		return err
+	}
+	if err := in.save(); err != nil {
+		return err
+	}
+	return d.define(in, r)
+}
+
+// prepareFiles puts the kernel and ramdisk an image names and the config
+// drive in the instance folder.
+func (d *Driver) prepareFiles(ctx context.Context, in *instance) error {
 	props := in.rec.Spec.Image.Properties
 	if id := props["kernel_id"]; id != "" {
 		k, err := d.disks.EnsureFile(ctx, id)
@@ -172,10 +187,7 @@ func (d *Driver) finishCreate(ctx context.Context, in *instance, r *reverter) er
 		}
 		in.rec.ConfigDrive = d.opts.ConfigDriveFormat
 	}
-	if err := in.save(); err != nil {
-		return err
-	}
-	return d.define(in, r)
+	return nil
 }
 
 // domainXML is the instance's domain definition.
