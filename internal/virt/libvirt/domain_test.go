@@ -4,7 +4,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 )
@@ -106,3 +109,35 @@ func TestTransitions(t *testing.T) {
 		}
 	}
 }
+
+func TestRetargetMovesTheInstanceFolder(t *testing.T) {
+	t.Parallel()
+	const from, to = "/srv/a/instances/6f1c0c36-8d32-4b1e-9a57-0f4a3e0c9b21", "/srv/b/instances/6f1c0c36-8d32-4b1e-9a57-0f4a3e0c9b21"
+	s := &virt.InstanceSpec{UUID: "6f1c0c36-8d32-4b1e-9a57-0f4a3e0c9b21", Name: "instance-00000001", Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64}}
+	src := domain(domainConfig{VirtType: "qemu", Spec: s, Dir: from, Kernel: "kernel", ConfigDrive: "iso9660", VNCListen: "127.0.0.1"})
+	src.Devices.Disks[0].BackingStore = &libvirtxml.DomainDiskBackingStore{Format: &libvirtxml.DomainDiskFormat{Type: "raw"}}
+	src.Devices.Disks[0].Address = &libvirtxml.DomainAddress{PCI: &libvirtxml.DomainAddressPCI{Slot: ptr(uint(4))}}
+	doc, err := src.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := retarget(doc, from, to, "10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain(domainConfig{VirtType: "qemu", Spec: s, Dir: to, Kernel: "kernel", ConfigDrive: "iso9660", VNCListen: "10.0.0.2"})
+	want.Devices.Disks[0].Address = src.Devices.Disks[0].Address
+	want.Devices.Graphics[0].VNC.Listen = "10.0.0.2"
+	wantDoc, _ := want.Marshal()
+	if got != wantDoc {
+		t.Errorf("retargeted:\n%s\nwant:\n%s", got, wantDoc)
+	}
+	if strings.Contains(got, from) {
+		t.Errorf("the source folder stayed in the domain:\n%s", got)
+	}
+	if _, err := retarget("<domain", from, to, ""); err == nil {
+		t.Error("garbage was retargeted")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

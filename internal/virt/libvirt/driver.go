@@ -10,7 +10,10 @@
 //
 // Domains are of type qemu (TCG) or kvm ([libvirt] virt_type). Suspend is
 // libvirt's managed save; lifecycle events come from libvirt's domain
-// event callbacks. Live migration is not done by this driver yet.
+// event callbacks, and a lost connection to libvirtd is made again. Live
+// migration is libvirt's peer-to-peer migration with non-shared storage:
+// the destination's driver prepares the disks, the source's libvirtd
+// copies them and the memory to the destination's.
 package libvirt
 
 import (

@@ -22,14 +22,19 @@ import (
 )
 
 // The tests against a real libvirtd use $NIMBUS_TEST_LIBVIRT_URI, or the
-// system libvirtd when its socket answers, or else start virtlogd and a
-// libvirtd of their own (as root), listening on a socket in a temporary
-// folder, and stop them when the tests end.
+// system libvirtd when its socket answers, or else start (as root) a
+// virtlogd and a libvirtd of their own in a private mount namespace, where
+// libvirt's state folders are fresh and its socket is in a temporary
+// folder; live migration needs a second such libvirtd, with another host
+// uuid. The tests stop the daemons they started when they end.
 
 var (
 	daemonOnce sync.Once
 	daemonURI  string
 	daemonErr  error
+	peerOnce   sync.Once
+	peerURI    string
+	peerErr    error
 	// stopDaemons ends the daemons the tests started.
 	stopDaemons []func()
 )
@@ -42,20 +47,41 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireLibvirt skips a test that needs libvirtd on a machine where none
-// can be had, and returns the URI of one.
-func requireLibvirt(t testing.TB) string {
+func requireQEMU(t testing.TB) {
 	t.Helper()
 	for _, bin := range []string{"qemu-system-x86_64", "qemu-img"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s is not installed (scripts/test-services.sh installs qemu-system-x86 and qemu-utils)", bin)
 		}
 	}
-	daemonOnce.Do(func() { daemonURI, daemonErr = libvirtDaemon() })
+}
+
+// requireLibvirt skips a test that needs libvirtd on a machine where none
+// can be had, and returns the URI of one.
+func requireLibvirt(t testing.TB) string {
+	t.Helper()
+	requireQEMU(t)
+	daemonOnce.Do(func() {
+		switch {
+		case os.Getenv("NIMBUS_TEST_LIBVIRT_URI") != "":
+			daemonURI = os.Getenv("NIMBUS_TEST_LIBVIRT_URI")
+		case socketAnswers("/run/libvirt/libvirt-sock"):
+			daemonURI = "qemu:///system"
+		default:
+			daemonURI, daemonErr = privateDaemon("4e494d42-5553-4000-8000-000000000001")
+		}
+	})
 	if daemonErr != nil {
 		t.Skipf("no libvirtd: %v", daemonErr)
 	}
 	return daemonURI
+}
+
+// peerLibvirt is a second libvirtd, the other host of a live migration,
+// or why there is none.
+func peerLibvirt() (string, error) {
+	peerOnce.Do(func() { peerURI, peerErr = privateDaemon("4e494d42-5553-4000-8000-000000000002") })
+	return peerURI, peerErr
 }
 
 func socketAnswers(path string) bool {
@@ -67,14 +93,11 @@ func socketAnswers(path string) bool {
 	return true
 }
 
-func libvirtDaemon() (string, error) {
-	if uri := os.Getenv("NIMBUS_TEST_LIBVIRT_URI"); uri != "" {
-		return uri, nil
-	}
-	if socketAnswers("/run/libvirt/libvirt-sock") {
-		return "qemu:///system", nil
-	}
-	for _, bin := range []string{"libvirtd", "virtlogd"} {
+// privateDaemon starts virtlogd and libvirtd in a mount namespace of
+// their own, with libvirt's run, lib and log folders fresh, and returns
+// the libvirtd's URI.
+func privateDaemon(hostUUID string) (string, error) {
+	for _, bin := range []string{"libvirtd", "virtlogd", "unshare"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return "", fmt.Errorf("%s is not installed (scripts/test-services.sh installs libvirt-daemon-system)", bin)
 		}
@@ -87,48 +110,38 @@ func libvirtDaemon() (string, error) {
 		return "", err
 	}
 	stopDaemons = append(stopDaemons, func() { os.RemoveAll(dir) })
-	if !socketAnswers("/run/libvirt/virtlogd-sock") {
-		if err := daemon(dir, "virtlogd", "-d", "-p", filepath.Join(dir, "virtlogd.pid")); err != nil {
-			return "", err
-		}
-		if err := waitSocket("/run/libvirt/virtlogd-sock"); err != nil {
-			return "", fmt.Errorf("virtlogd: %w", err)
-		}
-	}
 	conf := filepath.Join(dir, "libvirtd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "unix_sock_dir = %q\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlog_outputs = \"3:file:%s\"\n",
-		dir, filepath.Join(dir, "libvirtd.log")), 0o600); err != nil {
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "unix_sock_dir = %q\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nhost_uuid = %q\nlog_outputs = \"3:file:%s\"\n",
+		dir, hostUUID, filepath.Join(dir, "libvirtd.log")), 0o600); err != nil {
 		return "", err
 	}
-	if err := daemon(dir, "libvirtd", "-d", "--config", conf, "--pid-file", filepath.Join(dir, "libvirtd.pid")); err != nil {
-		return "", err
+	script := `set -e
+for d in /run/libvirt /var/lib/libvirt /var/log/libvirt; do mkdir -p $d; mount -t tmpfs tmpfs $d; done
+mkdir -p /var/lib/libvirt/qemu /var/log/libvirt/qemu
+virtlogd -d -p "$1/virtlogd.pid"
+libvirtd -d --config "$1/libvirtd.conf" --pid-file "$1/libvirtd.pid"`
+	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", dir).CombinedOutput()
+	stopDaemons = append(stopDaemons, func() {
+		for _, f := range []string{"libvirtd.pid", "virtlogd.pid"} {
+			data, err := os.ReadFile(filepath.Join(dir, f))
+			var pid int
+			if err == nil {
+				_, err = fmt.Sscanf(strings.TrimSpace(string(data)), "%d", &pid)
+			}
+			if err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	if err != nil {
+		return "", fmt.Errorf("start libvirtd in a mount namespace: %w: %s", err, out)
 	}
 	sock := filepath.Join(dir, "libvirt-sock")
 	if err := waitSocket(sock); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "libvirtd.log"))
 		return "", fmt.Errorf("libvirtd: %w: %s", err, log)
 	}
-	return "qemu:///system?socket=" + sock, nil
-}
-
-// daemon starts a daemonizing libvirt daemon whose last two arguments
-// are -p/--pid-file and its pid file, and registers its end.
-func daemon(dir, name string, args ...string) error {
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("start %s: %w: %s", name, err, out)
-	}
-	pidFile := args[len(args)-1]
-	stopDaemons = append(stopDaemons, func() {
-		data, err := os.ReadFile(pidFile)
-		var pid int
-		if err == nil {
-			_, err = fmt.Sscanf(strings.TrimSpace(string(data)), "%d", &pid)
-		}
-		if err == nil && pid > 0 {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
-		}
-	})
-	return nil
+	return "qemu+unix:///system?socket=" + sock, nil
 }
 
 // waitSocket waits for a daemon's socket; the bound guards against a
@@ -160,17 +173,20 @@ func stateDir(t testing.TB) string {
 
 // newDriver is an initialized driver of TCG domains for host in its own
 // state folder, destroying its instances when the test ends.
-func newDriver(t testing.TB, uri, host string) *Driver {
+func newDriver(t testing.TB, uri, host string, p *peers) *Driver {
 	t.Helper()
 	// TCG unless $NIMBUS_TEST_LIBVIRT_VIRT_TYPE says kvm: nested KVM is
 	// not always fit to run guests. The boot sector guest ignores the
 	// power button: short waits for it.
 	virtType := cmp.Or(os.Getenv("NIMBUS_TEST_LIBVIRT_VIRT_TYPE"), "qemu")
-	d := New(Options{StateDir: stateDir(t), ConnectionURI: uri, VirtType: virtType,
+	d := New(Options{StateDir: stateDir(t), ConnectionURI: uri, VirtType: virtType, LiveMigrationURI: uri, Peers: p,
 		SoftRebootTimeout: time.Second, CleanShutdownTimeout: 100 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := d.Init(t.Context(), host); err != nil {
 		t.Fatalf("init: %v", err)
+	}
+	if p != nil {
+		p.add(host, d)
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -181,13 +197,19 @@ func newDriver(t testing.TB, uri, host string) *Driver {
 			}
 		}
 		d.mu.Lock()
-		var migrating []string
+		var migrating, incoming []string
 		for u := range d.migrating {
 			migrating = append(migrating, u)
+		}
+		for u := range d.incoming {
+			incoming = append(incoming, u)
 		}
 		d.mu.Unlock()
 		for _, u := range migrating {
 			_ = d.ConfirmMigration(ctx, u)
+		}
+		for _, u := range incoming {
+			_ = d.RollbackLiveMigrationAtDestination(ctx, u)
 		}
 		d.Close()
 	})
@@ -259,20 +281,31 @@ func waitConsole(ctx context.Context, d *Driver, uuid, want string) string {
 
 func TestConformance(t *testing.T) {
 	uri := requireLibvirt(t)
+	skip := map[string]string{}
+	peer, err := peerLibvirt()
+	if err != nil {
+		skip["LiveMigration"] = "no second libvirtd: " + err.Error()
+	}
+	of := perTest(func() *peers { return &peers{} })
 	virttest.Suite{
-		NewDriver: func(t *testing.T, host string) virt.Driver { return bootedDriver{newDriver(t, uri, host)} },
-		Image:     func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
-		Flavor:    virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
-		Skip: map[string]string{
-			"LiveMigration": "the libvirt driver does not live migrate (it answers virt.ErrNotSupported)",
+		NewDriver: func(t *testing.T, host string) virt.Driver {
+			// h2, the other host of migrations, has its own libvirtd.
+			u := uri
+			if host == "h2" && peer != "" {
+				u = peer
+			}
+			return bootedDriver{newDriver(t, u, host, of(t))}
 		},
+		Image:  func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
+		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
+		Skip:   skip,
 	}.Run(t)
 }
 
 func TestGuestBootsAndShowsItsBanner(t *testing.T) {
 	t.Parallel()
 	uri := requireLibvirt(t)
-	d := newDriver(t, uri, "h1")
+	d := newDriver(t, uri, "h1", nil)
 	spec := &virt.InstanceSpec{UUID: "b0000000-0000-4000-8000-000000000001", Name: "instance-b0000001", ProjectID: "p",
 		Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t), ConfigDrive: true}
 	if err := d.Spawn(t.Context(), spec); err != nil {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
@@ -26,9 +29,11 @@ type Incoming struct {
 	// MigrationURI is where the source's QEMU sends memory and disks
 	// (tcp://address).
 	MigrationURI string
-	// DomainXML is the domain as the destination defines it: its own
-	// folder's disks and config drive.
-	DomainXML string
+	// Dir is the destination's instance folder, where the domain's disks,
+	// config drive and console log are there.
+	Dir string
+	// VNCListen is where the guest's VNC server listens there.
+	VNCListen string
 	// Disks are the target devices whose content travels; the others
 	// (the config drive) the destination made itself.
 	Disks []string
@@ -79,11 +84,8 @@ func (d *Driver) IncomingMigration(ctx context.Context, uuid string) (Incoming, 
 	if !ok {
 		return Incoming{}, fmt.Errorf("incoming migration of %s: %w: no live migration of it is expected here", uuid, virt.ErrInstanceNotFound)
 	}
-	doc, err := d.domainXML(in)
-	if err != nil {
-		return Incoming{}, fmt.Errorf("incoming migration of %s: %w", uuid, err)
-	}
-	inc := Incoming{URI: d.opts.LiveMigrationURI, MigrationURI: "tcp://" + d.opts.MigrationAddress, DomainXML: doc, Disks: []string{"vda"}}
+	inc := Incoming{URI: d.opts.LiveMigrationURI, MigrationURI: "tcp://" + d.opts.MigrationAddress, Dir: in.dir, VNCListen: d.opts.VNCListen,
+		Disks: []string{"vda"}}
 	for _, f := range []struct{ file, dev string }{{disk.FileEphemeral, "vdb"}, {disk.FileSwap, "vdc"}} {
 		if in.hasFile(f.file) {
 			inc.Disks = append(inc.Disks, f.dev)
@@ -128,8 +130,19 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	if target.Full {
 		flags = flags&^golibvirt.MigrateNonSharedInc | golibvirt.MigrateNonSharedDisk
 	}
+	// The running domain's own definition, with its device addresses,
+	// pointed at the destination's folder: the guest sees the same
+	// machine there.
+	doc, err := conn.DomainGetXMLDesc(domainOf(in), golibvirt.DomainXMLMigratable|golibvirt.DomainXMLSecure)
+	if err != nil {
+		return fmt.Errorf("live migrate %s: domain xml: %w", uuid, err)
+	}
+	destXML, err := retarget(doc, in.dir, target.Dir, target.VNCListen)
+	if err != nil {
+		return fmt.Errorf("live migrate %s: %w", uuid, err)
+	}
 	params := []golibvirt.TypedParam{
-		{Field: golibvirt.MigrateParamDestXML, Value: *golibvirt.NewTypedParamValueString(target.DomainXML)},
+		{Field: golibvirt.MigrateParamDestXML, Value: *golibvirt.NewTypedParamValueString(destXML)},
 	}
 	if target.MigrationURI != "" {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamURI, Value: *golibvirt.NewTypedParamValueString(target.MigrationURI)})
@@ -207,4 +220,50 @@ func (d *Driver) RollbackLiveMigrationAtDestination(ctx context.Context, uuid st
 	in.gone = true
 	d.mu.Unlock()
 	return nil
+}
+
+// retarget is a domain's XML with the files of instance folder from
+// (disks, console log, kernel) moved to folder to, without their backing
+// chains (the destination's qcow2 headers name its own bases), and its
+// VNC server listening on vncListen.
+func retarget(doc, from, to, vncListen string) (string, error) {
+	var dom libvirtxml.Domain
+	if err := dom.Unmarshal(doc); err != nil {
+		return "", fmt.Errorf("decode domain xml: %w", err)
+	}
+	move := func(p string) string {
+		if rest, ok := strings.CutPrefix(p, from+"/"); ok {
+			return filepath.Join(to, rest)
+		}
+		return p
+	}
+	if dom.OS != nil {
+		dom.OS.Kernel, dom.OS.Initrd = move(dom.OS.Kernel), move(dom.OS.Initrd)
+	}
+	if dev := dom.Devices; dev != nil {
+		for i := range dev.Disks {
+			dk := &dev.Disks[i]
+			if dk.Source != nil && dk.Source.File != nil {
+				dk.Source.File.File = move(dk.Source.File.File)
+			}
+			dk.BackingStore = nil
+		}
+		for i := range dev.Serials {
+			if src := dev.Serials[i].Source; src != nil && src.File != nil {
+				src.File.Path = move(src.File.Path)
+			}
+		}
+		for i := range dev.Consoles {
+			if src := dev.Consoles[i].Source; src != nil && src.File != nil {
+				src.File.Path = move(src.File.Path)
+			}
+		}
+		for i := range dev.Graphics {
+			if vnc := dev.Graphics[i].VNC; vnc != nil && vncListen != "" {
+				vnc.Listen = vncListen
+				vnc.Listeners = []libvirtxml.DomainGraphicListener{{Address: &libvirtxml.DomainGraphicListenerAddress{Address: vncListen}}}
+			}
+		}
+	}
+	return dom.Marshal()
 }
