@@ -31,8 +31,7 @@ type domainConfig struct {
 
 // domain is the libvirt domain of an instance, laid out as nova's libvirt
 // driver lays it out: virtio disks vda (root), vdb (ephemeral), vdc
-// (swap), the config drive as an IDE cdrom (iso9660) or a virtio disk
-// (vfat), virtio network cards, the serial console to console.log, VNC
+// (swap) and vdd (the config drive, read-only), virtio network cards, the serial console to console.log, VNC
 // with an automatic port, and SMBIOS naming the cloud.
 func domain(c domainConfig) *libvirtxml.Domain {
 	spec := c.Spec
@@ -79,14 +78,10 @@ func domain(c domainConfig) *libvirtxml.Domain {
 	if c.Swap {
 		dev.Disks = append(dev.Disks, fileDisk(path(disk.FileSwap), "qcow2", "vdc", "virtio"))
 	}
-	switch c.ConfigDrive {
-	case "iso9660":
-		cd := fileDisk(path(disk.FileConfigDrive), "raw", "hda", "ide")
-		cd.Device = "cdrom"
-		cd.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
-		dev.Disks = append(dev.Disks, cd)
-	case "vfat":
-		cd := fileDisk(path(disk.FileConfigDrive), "raw", "vdz", "virtio")
+	if c.ConfigDrive != "" {
+		// A read-only virtio disk, whatever its file system: guests find
+		// it by its label, and need no IDE or SATA driver for it.
+		cd := fileDisk(path(disk.FileConfigDrive), "raw", "vdd", "virtio")
 		cd.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
 		dev.Disks = append(dev.Disks, cd)
 	}

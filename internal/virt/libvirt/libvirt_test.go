@@ -325,3 +325,73 @@ func TestGuestBootsAndShowsItsBanner(t *testing.T) {
 		}
 	}
 }
+
+var (
+	testImageOnce sync.Once
+	testImageDir  string
+	testImageErr  error
+)
+
+// testImage builds the test guest (scripts/build-test-image.sh; quick
+// when cached), a Linux kernel and busybox, and returns its folder.
+func testImage(t testing.TB) string {
+	t.Helper()
+	testImageOnce.Do(func() {
+		out, err := exec.Command("../../../scripts/build-test-image.sh").Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = fmt.Errorf("%w: %s", err, ee.Stderr)
+			}
+			testImageErr = fmt.Errorf("build the test image: %w", err)
+			return
+		}
+		testImageDir = strings.TrimSpace(string(out))
+	})
+	if testImageErr != nil {
+		t.Fatal(testImageErr)
+	}
+	return testImageDir
+}
+
+// TestGuestFromDiskImage boots the real test guest from its disk image
+// through libvirt: it reads its config drive, gets a lease on the
+// user-mode network, and shuts down cleanly on the power button. Under
+// TCG it costs a few CPU-seconds, so it is the one such guest.
+func TestGuestFromDiskImage(t *testing.T) {
+	t.Parallel()
+	uri := requireLibvirt(t)
+	dir := testImage(t)
+	d := newDriver(t, uri, "h1", nil)
+	ctx := t.Context()
+	spec := &virt.InstanceSpec{UUID: "d0000000-0000-4000-8000-000000000001", Name: "instance-d0000001", Hostname: "tiny", ProjectID: "p",
+		Flavor:      virt.Flavor{VCPUs: 1, MemoryMB: 128, RootGB: 1},
+		Image:       virt.ImageRef{ID: "tiny-disk", DiskFormat: "qcow2", Path: filepath.Join(dir, "disk.qcow2")},
+		ConfigDrive: true, UserData: []byte("#cloud-config\nhostname: ignored\n")}
+	start := time.Now()
+	if err := d.Spawn(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	spawned := time.Since(start)
+	out := waitConsole(ctx, d, spec.UUID, "NIMBUS-GUEST: ready")
+	t.Logf("disk image through libvirt: spawn %s, ready after %s", spawned.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	for _, want := range []string{
+		"NIMBUS-GUEST: ready",
+		fmt.Sprintf("config-drive uuid=%s hostname=%s name=%s user_data=%dB network_data=yes", spec.UUID, spec.Hostname, spec.Name, len(spec.UserData)),
+		"lease eth0 10.0.2.15/24 router=10.0.2.2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("console lacks %q:\n%s", want, out)
+		}
+	}
+	// The guest answers the power button: a clean power off.
+	if err := d.PowerOff(ctx, spec.UUID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := d.GetConsoleOutput(ctx, spec.UUID); !strings.Contains(out, "acpi power button") {
+		t.Errorf("the guest was not asked to power off:\n%s", out)
+	}
+	if info, _ := d.GetInfo(ctx, spec.UUID); info.State != virt.Shutdown {
+		t.Errorf("after the power off: %s", info.State)
+	}
+}
