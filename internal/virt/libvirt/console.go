@@ -65,26 +65,38 @@ func tailFile(path string, n int64) ([]byte, error) {
 }
 
 // GetVNCConsole is where the running or paused guest's VNC server
-// listens, from its domain's live XML.
+// listens, from its domain's live XML. It does not wait for an operation
+// on the instance to end.
 func (d *Driver) GetVNCConsole(ctx context.Context, uuid string) (virt.VNCConsole, error) {
-	var out virt.VNCConsole
-	err := d.powerOp(ctx, uuid, "get the vnc console of", states(virt.Running, virt.Paused), nil,
-		func(conn Conn, in *instance, _ virt.PowerState) error {
-			doc, err := conn.DomainGetXMLDesc(domainOf(in), 0)
-			if err != nil {
-				return fmt.Errorf("domain xml: %w", err)
-			}
-			port, err := vncPort(doc)
-			if err != nil {
-				return err
-			}
-			if port == 0 {
-				return fmt.Errorf("%w: the domain has no vnc server", virt.ErrNotSupported)
-			}
-			out = virt.VNCConsole{Host: d.opts.VNCHost, Port: port}
-			return nil
-		})
-	return out, err
+	d.mu.Lock()
+	in, ok := d.instances[uuid]
+	d.mu.Unlock()
+	if !ok {
+		return virt.VNCConsole{}, virt.NotFound(uuid)
+	}
+	conn, err := d.connection()
+	if err != nil {
+		return virt.VNCConsole{}, fmt.Errorf("vnc console of %s: %w", uuid, err)
+	}
+	state, err := d.state(in)
+	if err != nil {
+		return virt.VNCConsole{}, fmt.Errorf("vnc console of %s: %w", uuid, err)
+	}
+	if state != virt.Running && state != virt.Paused {
+		return virt.VNCConsole{}, &virt.StateError{UUID: uuid, Op: "get the vnc console of", State: state, Allowed: states(virt.Running, virt.Paused)}
+	}
+	doc, err := conn.DomainGetXMLDesc(domainOf(in), 0)
+	if err != nil {
+		return virt.VNCConsole{}, fmt.Errorf("vnc console of %s: domain xml: %w", uuid, err)
+	}
+	port, err := vncPort(doc)
+	if err != nil {
+		return virt.VNCConsole{}, fmt.Errorf("vnc console of %s: %w", uuid, err)
+	}
+	if port == 0 {
+		return virt.VNCConsole{}, &virt.StateError{UUID: uuid, Op: "get the vnc console of", State: virt.Shutdown, Allowed: states(virt.Running, virt.Paused)}
+	}
+	return virt.VNCConsole{Host: d.opts.VNCHost, Port: port}, nil
 }
 
 // Snapshot returns the root disk as one qcow2, its backing chain
