@@ -34,6 +34,7 @@ type Conn interface {
 	// peer-to-peer migration, as virDomainMigrateToURI3 makes it.
 	DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri golibvirt.OptString, params []golibvirt.TypedParam, cookieIn []byte,
 		flags golibvirt.DomainMigrateFlags) ([]byte, error)
+	DomainAbortJob(dom golibvirt.Domain) error
 
 	// LifecycleEvents streams every domain's lifecycle events until ctx
 	// ends or the connection is lost, when the channel closes.

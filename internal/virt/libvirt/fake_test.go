@@ -410,3 +410,7 @@ func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri go
 	c.mu.Unlock()
 	return nil, nil
 }
+
+func (c *fakeConn) DomainAbortJob(dom golibvirt.Domain) error {
+	return errInvalid("no job is active on the domain")
+}

@@ -150,7 +150,22 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	for _, dev := range target.Disks {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamMigrateDisks, Value: *golibvirt.NewTypedParamValueString(dev)})
 	}
-	if _, err := conn.DomainMigratePerform3Params(domainOf(in), golibvirt.OptString{target.URI}, params, nil, flags); err != nil {
+	// The call returns when the migration ends; an ended ctx aborts it,
+	// and the guest goes on running here.
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.DomainMigratePerform3Params(domainOf(in), golibvirt.OptString{target.URI}, params, nil, flags)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		if aerr := conn.DomainAbortJob(domainOf(in)); aerr != nil {
+			d.log.WarnContext(ctx, "abort a live migration", "instance_uuid", uuid, "error", aerr)
+		}
+		err = errors.Join(ctx.Err(), <-done)
+	}
+	if err != nil {
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	d.mu.Lock()
