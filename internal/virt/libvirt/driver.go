@@ -208,6 +208,10 @@ func (d *Driver) Init(ctx context.Context, host string) error {
 	d.mu.Unlock()
 	go d.watch(evctx, conn, events)
 	d.log.InfoContext(ctx, "libvirt driver ready", "host", host, "uri", d.opts.ConnectionURI, "virt_type", virtType)
+	if dir := closedAncestor(root); dir != "" {
+		d.log.WarnContext(ctx, "libvirt runs QEMU as its own user, which cannot reach the instances through this folder: guests will not start (chmod o+x it)",
+			"folder", dir)
+	}
 	return d.adoptAll(ctx)
 }
 
@@ -389,3 +393,16 @@ func domainOf(in *instance) golibvirt.Domain {
 
 // hostname is the guest's host name.
 func hostname(spec *virt.InstanceSpec) string { return cmp.Or(spec.Hostname, spec.Name) }
+
+// closedAncestor is the first folder on the way to dir that others may
+// not traverse, or "".
+func closedAncestor(dir string) string {
+	for p := dir; ; p = filepath.Dir(p) {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 {
+			return p
+		}
+		if p == filepath.Dir(p) {
+			return ""
+		}
+	}
+}

@@ -331,3 +331,29 @@ func TestReconnectsWhenLibvirtdRestarts(t *testing.T) {
 		t.Fatalf("event after the crash: %s, want Stopped from the new subscription", ev)
 	}
 }
+
+func TestClosedAncestor(t *testing.T) {
+	t.Parallel()
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	closed := filepath.Join(open, "closed")
+	inner := filepath.Join(closed, "instances")
+	if err := os.MkdirAll(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := closedAncestor(inner); got != closed {
+		t.Errorf("closed ancestor of %s: %q, want %s", inner, got, closed)
+	}
+	// Traversable is enough: the folder need not be listable.
+	if err := os.Chmod(closed, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if got := closedAncestor(inner); got == closed || got == inner {
+		t.Errorf("closed ancestor of %s: %q after chmod 711", inner, got)
+	}
+}
