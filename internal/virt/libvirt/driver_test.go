@@ -218,6 +218,11 @@ func TestFailedSpawnLeavesNothing(t *testing.T) {
 			s.Name, s.Image = taken.Name, bootSectorImage(t)
 			return s
 		}, nil, "already exists"},
+		{"libvirt has a domain of the uuid", func() *virt.InstanceSpec {
+			s := fakeSpec(taken.UUID)
+			s.Name, s.Image = "instance-other", bootSectorImage(t)
+			return s
+		}, virt.ErrInstanceExists, "libvirt already has a domain"},
 		{"image data is not its format", func() *virt.InstanceSpec {
 			s := fakeSpec("f0000000-0000-4000-8000-000000000002")
 			s.Image = bootSectorImage(t)

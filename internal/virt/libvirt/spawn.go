@@ -30,6 +30,13 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.InstanceSpec) error {
 	r := &reverter{}
 	defer r.revert()
 	r.add(func() { d.unreserve(d.instances, in) })
+	// A domain of this uuid that the driver does not know (left by hand,
+	// or by another program) is not redefined under it.
+	if _, err := d.lookup(in); err == nil {
+		return fmt.Errorf("spawn %s: %w: libvirt already has a domain of this uuid", spec.UUID, virt.ErrInstanceExists)
+	} else if !golibvirt.IsNotFound(err) {
+		return fmt.Errorf("spawn %s: %w", spec.UUID, err)
+	}
 	if err := d.makeDir(in, r); err != nil {
 		return fmt.Errorf("spawn %s: %w", spec.UUID, err)
 	}
