@@ -82,3 +82,13 @@ for t in $qemu_tools; do
 		break
 	fi
 done
+
+# libvirt, for the libvirt driver's tests, which start virtlogd and a libvirtd of
+# their own when no system libvirtd answers; they skip, saying why, without it.
+export PATH="$PATH:/usr/sbin"
+if ! command -v libvirtd >/dev/null || ! command -v virtlogd >/dev/null; then
+	install --no-install-recommends libvirt-daemon-system libvirt-clients || log "cannot install libvirt"
+fi
+# Without udev /dev/kvm stays root's alone, and libvirt, whose QEMU runs as
+# libvirt-qemu, then probes QEMU anew on every call: give it to group kvm as udev does.
+if $root && [ -c /dev/kvm ] && getent group kvm >/dev/null; then chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; fi

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 	"github.com/nimbus-cloud/nimbus/internal/virt/qemu/qmp"
 )
 
@@ -189,7 +190,7 @@ func probeHost(stateDir string) (virt.HostResources, error) {
 	if err := syscall.Statfs(stateDir, &fs); err != nil {
 		return h, fmt.Errorf("statfs %s: %w", stateDir, err)
 	}
-	h.DiskGB = int64(fs.Blocks) * fs.Bsize / gib
+	h.DiskGB = int64(fs.Blocks) * fs.Bsize / disk.GiB
 	h.CPUInfo = cpuInfo()
 	return h, nil
 }

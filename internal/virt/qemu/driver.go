@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 	"github.com/nimbus-cloud/nimbus/internal/virt/qemu/qmp"
 )
 
@@ -111,6 +112,8 @@ type Driver struct {
 	qemuBin string
 	imgBin  string
 
+	disks *disk.Cache
+
 	mu        sync.Mutex
 	host      string
 	accel     string
@@ -121,7 +124,6 @@ type Driver struct {
 	// incoming are live migrations PreLiveMigration made ready.
 	incoming map[string]*instance
 	dropped  int
-	bases    map[string]*sync.Mutex
 }
 
 var _ virt.Driver = (*Driver)(nil)
@@ -147,8 +149,7 @@ func New(opts Options) *Driver {
 	root := filepath.Join(opts.StateDir, "instances")
 	return &Driver{opts: opts, log: log.With("driver", "qemu"), events: make(chan virt.LifecycleEvent, opts.EventBuffer),
 		root: root, base: filepath.Join(root, "_base"),
-		instances: map[string]*instance{}, migrating: map[string]*instance{}, incoming: map[string]*instance{},
-		bases: map[string]*sync.Mutex{}}
+		instances: map[string]*instance{}, migrating: map[string]*instance{}, incoming: map[string]*instance{}}
 }
 
 // Init finds QEMU, chooses the accelerator and adopts the instances a
@@ -196,6 +197,7 @@ func (d *Driver) Init(ctx context.Context, host string) error {
 	}
 	d.mu.Lock()
 	d.host, d.qemuBin, d.imgBin, d.version, d.accel = host, qemuBin, imgBin, version, accel
+	d.disks = &disk.Cache{QEMUImg: imgBin, Dir: d.base, KeepQcow2Bases: d.opts.KeepQcow2Bases, Images: d.opts.Images}
 	d.mu.Unlock()
 	d.log.InfoContext(ctx, "qemu driver ready", "host", host, "qemu", version.String(), "accel", accel)
 	return d.adoptAll(ctx)

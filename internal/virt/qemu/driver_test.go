@@ -305,7 +305,7 @@ func TestBaseImages(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || b.format != tc.wantFormat || b.size != 1<<20 || filepath.Dir(b.path) != tc.d.base {
+		if err != nil || b.Format != tc.wantFormat || b.Size != 1<<20 || filepath.Dir(b.Path) != tc.d.base {
 			t.Errorf("%s: base %+v, %v; want a %s base of 1 MiB in _base", tc.name, b, err, tc.wantFormat)
 		}
 		// The second time it is the cached file.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 )
 
 // instance is one guest of the host.
@@ -63,10 +64,10 @@ var uuidPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
 // Files of an instance's folder.
 const (
 	fileRecord      = "instance.json"
-	fileDisk        = "disk"
-	fileEphemeral   = "disk.eph0"
-	fileSwap        = "disk.swap"
-	fileConfigDrive = "disk.config"
+	fileDisk        = disk.FileDisk
+	fileEphemeral   = disk.FileEphemeral
+	fileSwap        = disk.FileSwap
+	fileConfigDrive = disk.FileConfigDrive
 	fileKernel      = "kernel"
 	fileRamdisk     = "ramdisk"
 	fileConsole     = "console.log"

@@ -115,68 +115,14 @@ func (d *Driver) adoptDisks(ctx context.Context, in *instance, src string, r *re
 	if err != nil {
 		return err
 	}
-	in.rec.BaseFormat = b.format
-	if err := linkOrCopy(filepath.Join(src, fileDisk), in.path(fileDisk)); err != nil {
-		return fmt.Errorf("copy the root disk: %w", err)
-	}
-	// The same image's base on this host: the overlay's content stays.
-	if _, err := d.qemuImg(ctx, "rebase", "-q", "-u", "-f", "qcow2", "-F", b.format, "-b", b.path, in.path(fileDisk)); err != nil {
+	in.rec.BaseFormat = b.Format
+	if err := d.disks.CopyMigrated(ctx, in.dir, src, b); err != nil {
 		return err
 	}
-	// Ephemeral and swap bases are made by mkfs on each host and differ:
-	// those disks travel whole.
-	for _, name := range []string{fileEphemeral, fileSwap} {
-		from := filepath.Join(src, name)
-		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if _, err := d.qemuImg(ctx, "convert", "-q", "-f", "qcow2", "-O", "qcow2", from, in.path(name)); err != nil {
-			return err
-		}
-	}
-	if err := d.growDisks(ctx, in, b); err != nil {
+	if err := d.disks.GrowDisks(ctx, in.dir, spec.Flavor, b); err != nil {
 		return err
 	}
 	return d.finishCreate(ctx, in, spec.Image)
-}
-
-// growDisks resizes the disks up to the flavor, creating the ephemeral or
-// swap disk a bigger flavor adds.
-func (d *Driver) growDisks(ctx context.Context, in *instance, b base) error {
-	f := in.rec.Spec.Flavor
-	grow := func(name string, size int64) error {
-		info, err := d.info(ctx, in.path(name), "qcow2")
-		if err != nil {
-			return err
-		}
-		if size <= info.VirtualSize {
-			return nil
-		}
-		_, err = d.qemuImg(ctx, "resize", "-q", "-f", "qcow2", in.path(name), strconv.FormatInt(size, 10))
-		return err
-	}
-	if err := grow(fileDisk, max(int64(f.RootGB)*gib, b.size)); err != nil {
-		return fmt.Errorf("grow the root disk: %w", err)
-	}
-	if f.EphemeralGB > 0 {
-		if !in.hasFile(fileEphemeral) {
-			if err := d.createOverlay(ctx, in.path(fileEphemeral), "", "", int64(f.EphemeralGB)*gib); err != nil {
-				return err
-			}
-		} else if err := grow(fileEphemeral, int64(f.EphemeralGB)*gib); err != nil {
-			return fmt.Errorf("grow the ephemeral disk: %w", err)
-		}
-	}
-	if f.SwapMB > 0 && !in.hasFile(fileSwap) {
-		swap, err := d.ensureFormatted(ctx, fmt.Sprintf("swap_%d", f.SwapMB), int64(f.SwapMB)<<20, "mkswap")
-		if err != nil {
-			return fmt.Errorf("swap disk: %w", err)
-		}
-		if err := d.createOverlay(ctx, in.path(fileSwap), swap, "raw", int64(f.SwapMB)<<20); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ConfirmMigration removes the source copy; with none there is nothing to

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 )
 
 // Spawn creates the instance's disks and config drive and boots it, unless
@@ -124,7 +125,7 @@ func (d *Driver) create(ctx context.Context, in *instance, r *reverter) error {
 	if err != nil {
 		return err
 	}
-	in.rec.BaseFormat = b.format
+	in.rec.BaseFormat = b.Format
 	if err := d.makeDisks(ctx, in, b); err != nil {
 		return err
 	}
@@ -177,11 +178,15 @@ func (d *Driver) finishCreate(ctx context.Context, in *instance, img virt.ImageR
 		}
 	}
 	if in.rec.Spec.ConfigDrive || d.opts.ForceConfigDrive {
-		files, err := configDriveFiles(&in.rec.Spec, d.nics(&in.rec.Spec))
+		var links []disk.Link
+		for _, n := range d.nics(&in.rec.Spec) {
+			links = append(links, disk.Link{ID: n.ID, MAC: n.MAC})
+		}
+		files, err := disk.ConfigDriveFiles(&in.rec.Spec, links)
 		if err != nil {
 			return fmt.Errorf("config drive: %w", err)
 		}
-		if err := buildConfigDrive(ctx, in.path(fileConfigDrive), d.opts.ConfigDriveFormat, files); err != nil {
+		if err := disk.BuildConfigDrive(ctx, in.path(fileConfigDrive), d.opts.ConfigDriveFormat, files); err != nil {
 			return err
 		}
 		in.rec.ConfigDrive = d.opts.ConfigDriveFormat

@@ -28,6 +28,9 @@ type Suite struct {
 	Image func(t *testing.T) virt.ImageRef
 	// Flavor sizes test instances; zero is 1 VCPU, 128 MB, 1 GB.
 	Flavor virt.Flavor
+	// Skip names tests (as Run names them) the driver cannot pass here,
+	// with the reason each is skipped.
+	Skip map[string]string
 }
 
 // eventWait bounds how long a test waits for a lifecycle event before it
@@ -63,6 +66,9 @@ func (s Suite) Run(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if why, ok := s.Skip[tc.name]; ok {
+				t.Skip(why)
+			}
 			t.Parallel()
 			tc.fn(t)
 		})

@@ -1,4 +1,4 @@
-package qemu
+package disk
 
 import (
 	"encoding/json"
@@ -17,11 +17,13 @@ func configSpec() *virt.InstanceSpec {
 		Network:  []virt.VIF{{PortID: "3f1c2a9b-1e4d-4c1b-8d7e-6a5b4c3d2e1f", NetworkID: "net-a", MAC: "fa:16:3e:aa:bb:cc", MTU: 1450}}}
 }
 
+// links are configSpec's network cards.
+var links = []Link{{ID: "net0", MAC: "fa:16:3e:aa:bb:cc"}}
+
 func TestConfigDriveContent(t *testing.T) {
 	t.Parallel()
 	spec := configSpec()
-	d := New(Options{})
-	files, err := configDriveFiles(spec, d.nics(spec))
+	files, err := ConfigDriveFiles(spec, links)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestConfigDriveContent(t *testing.T) {
 		t.Errorf("user_data %q vendor_data %q", files["openstack/latest/user_data"], files["openstack/latest/vendor_data.json"])
 	}
 	spec.UserData, spec.KeyData = nil, ""
-	files, _ = configDriveFiles(spec, d.nics(spec))
+	files, _ = ConfigDriveFiles(spec, links)
 	if _, ok := files["openstack/latest/user_data"]; ok {
 		t.Error("user_data written without user data")
 	}
@@ -68,12 +70,12 @@ func TestConfigDriveISO9660(t *testing.T) {
 	tool(t, "genisoimage", "genisoimage")
 	tool(t, "isoinfo", "genisoimage")
 	spec := configSpec()
-	files, err := configDriveFiles(spec, New(Options{}).nics(spec))
+	files, err := ConfigDriveFiles(spec, links)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "disk.config")
-	if err := buildConfigDrive(t.Context(), path, "iso9660", files); err != nil {
+	if err := BuildConfigDrive(t.Context(), path, "iso9660", files); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("isoinfo", "-d", "-i", path).Output()
@@ -93,12 +95,12 @@ func TestConfigDriveVFAT(t *testing.T) {
 	tool(t, "mkfs.vfat", "dosfstools")
 	tool(t, "mtype", "mtools")
 	spec := configSpec()
-	files, err := configDriveFiles(spec, New(Options{}).nics(spec))
+	files, err := ConfigDriveFiles(spec, links)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "disk.config")
-	if err := buildConfigDrive(t.Context(), path, "vfat", files); err != nil {
+	if err := BuildConfigDrive(t.Context(), path, "vfat", files); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("mlabel", "-s", "-i", path, "::")
@@ -114,7 +116,7 @@ func TestConfigDriveVFAT(t *testing.T) {
 			t.Errorf("%s on the drive: %q, %v", name, got, err)
 		}
 	}
-	if err := buildConfigDrive(t.Context(), path+"2", "udf", files); err == nil {
+	if err := BuildConfigDrive(t.Context(), path+"2", "udf", files); err == nil {
 		t.Error("an unknown config drive format was accepted")
 	}
 }

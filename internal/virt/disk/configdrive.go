@@ -1,4 +1,4 @@
-package qemu
+package disk
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 )
 
-// configDriveLabel is the label cloud-init looks for.
-const configDriveLabel = "config-2"
+// ConfigDriveLabel is the label cloud-init looks for.
+const ConfigDriveLabel = "config-2"
 
 // metaData is openstack/latest/meta_data.json as nova writes it.
 type metaData struct {
@@ -61,8 +61,15 @@ type netNetwork struct {
 	NetworkID string `json:"network_id,omitempty"`
 }
 
-// configDriveFiles are the config drive's files by path.
-func configDriveFiles(spec *virt.InstanceSpec, nics []NIC) (map[string][]byte, error) {
+// Link is one network card of the instance as the config drive's
+// network_data.json names it: the i-th card is spec.Network's i-th port.
+type Link struct {
+	ID  string
+	MAC string
+}
+
+// ConfigDriveFiles are the config drive's files by path.
+func ConfigDriveFiles(spec *virt.InstanceSpec, nics []Link) (map[string][]byte, error) {
 	host := spec.Hostname
 	if host == "" {
 		host = spec.Name
@@ -112,14 +119,14 @@ func configDriveFiles(spec *virt.InstanceSpec, nics []NIC) (map[string][]byte, e
 // isoTools are the ISO 9660 makers tried in turn, with nova's arguments
 // (Rock Ridge and Joliet, so names keep their case and length).
 var isoTools = [][]string{
-	{"genisoimage", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Nimbus", "-quiet", "-J", "-r", "-V", configDriveLabel, "-o"},
-	{"mkisofs", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Nimbus", "-quiet", "-J", "-r", "-V", configDriveLabel, "-o"},
-	{"xorrisofs", "-quiet", "-J", "-r", "-V", configDriveLabel, "-o"},
+	{"genisoimage", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Nimbus", "-quiet", "-J", "-r", "-V", ConfigDriveLabel, "-o"},
+	{"mkisofs", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Nimbus", "-quiet", "-J", "-r", "-V", ConfigDriveLabel, "-o"},
+	{"xorrisofs", "-quiet", "-J", "-r", "-V", ConfigDriveLabel, "-o"},
 }
 
-// buildConfigDrive writes the config drive to path in format (iso9660 or
-// vfat) and returns the format used.
-func buildConfigDrive(ctx context.Context, path, format string, files map[string][]byte) error {
+// BuildConfigDrive writes the config drive to path in format (iso9660 or
+// vfat).
+func BuildConfigDrive(ctx context.Context, path, format string, files map[string][]byte) error {
 	stage, err := os.MkdirTemp(filepath.Dir(path), ".configdrive-")
 	if err != nil {
 		return fmt.Errorf("config drive: %w", err)
@@ -151,7 +158,7 @@ func buildConfigDrive(ctx context.Context, path, format string, files map[string
 			return fmt.Errorf("%w: a vfat config drive needs mcopy (mtools)", virt.ErrNotSupported)
 		}
 		// 64 MiB, as nova's vfat config drive.
-		if err := run(ctx, "mkfs.vfat", "-C", "-n", configDriveLabel, path, "65536"); err != nil {
+		if err := run(ctx, "mkfs.vfat", "-C", "-n", ConfigDriveLabel, path, "65536"); err != nil {
 			return err
 		}
 		entries, err := os.ReadDir(stage)

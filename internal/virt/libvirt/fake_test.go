@@ -1,0 +1,416 @@
+package libvirt
+
+import (
+	"context"
+	"os"
+	"sync"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"github.com/google/uuid"
+	"libvirt.org/go/libvirtxml"
+)
+
+// fakeConn is a libvirtd in memory: domains with libvirt's states and
+// errors, a guest that prints a banner on its serial console file when it
+// starts and ignores the power button, and lifecycle events.
+type fakeConn struct {
+	mu      sync.Mutex
+	doms    map[golibvirt.UUID]*fakeDom
+	nextVNC int
+	subs    []chan golibvirt.DomainEventLifecycleMsg
+	net     *fakeNet
+}
+
+type fakeDom struct {
+	def    libvirtxml.Domain
+	state  golibvirt.DomainState
+	reason int32
+	saved  bool
+	vnc    int
+}
+
+const fakeBanner = "FAKE-GUEST: booted\n"
+
+func newFakeConn() *fakeConn { return &fakeConn{doms: map[golibvirt.UUID]*fakeDom{}, nextVNC: 5900} }
+
+func errNoDomain() error {
+	return golibvirt.Error{Code: uint32(golibvirt.ErrNoDomain), Message: "Domain not found"}
+}
+
+func errInvalid(what string) error {
+	return golibvirt.Error{Code: uint32(golibvirt.ErrOperationInvalid), Message: "Requested operation is not valid: " + what}
+}
+
+func (c *fakeConn) ConnectGetCapabilities() (string, error) {
+	return `<capabilities><host><uuid>11111111-2222-3333-4444-555555555555</uuid>
+<cpu><arch>x86_64</arch><model>EPYC</model><vendor>AMD</vendor><topology sockets='1' dies='1' cores='4' threads='1'/>
+<maxphysaddr mode='emulate' bits='48'/><feature name='vme'/><feature name='avx'/></cpu></host>
+<guest><os_type>hvm</os_type><arch name='x86_64'><wordsize>64</wordsize><emulator>/usr/bin/qemu-system-x86_64</emulator>
+<domain type='qemu'/></arch></guest></capabilities>`, nil
+}
+
+func (c *fakeConn) NodeGetInfo() ([32]int8, uint64, int32, int32, int32, int32, int32, int32, error) {
+	return [32]int8{}, 8 << 20, 4, 2600, 1, 1, 4, 1, nil
+}
+
+func (c *fakeConn) ConnectGetVersion() (uint64, error)    { return 7002022, nil }
+func (c *fakeConn) ConnectGetLibVersion() (uint64, error) { return 9000000, nil }
+
+func (c *fakeConn) DomainDefineXMLFlags(doc string, _ golibvirt.DomainDefineFlags) (golibvirt.Domain, error) {
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(doc); err != nil {
+		return golibvirt.Domain{}, golibvirt.Error{Code: uint32(golibvirt.ErrXMLError), Message: err.Error()}
+	}
+	u, err := uuid.Parse(def.UUID)
+	if err != nil {
+		return golibvirt.Domain{}, golibvirt.Error{Code: uint32(golibvirt.ErrXMLError), Message: "bad uuid " + def.UUID}
+	}
+	id := golibvirt.UUID(u)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for u, d := range c.doms {
+		if d.def.Name == def.Name && u != id {
+			return golibvirt.Domain{}, errInvalid("domain '" + def.Name + "' already exists")
+		}
+	}
+	if d, ok := c.doms[id]; ok {
+		d.def = def
+	} else {
+		c.doms[id] = &fakeDom{def: def, state: golibvirt.DomainShutoff}
+		c.event(id, golibvirt.DomainEventDefined)
+	}
+	return golibvirt.Domain{Name: def.Name, UUID: id}, nil
+}
+
+// dom is the domain of dom's uuid; the caller holds mu.
+func (c *fakeConn) dom(dom golibvirt.Domain) (*fakeDom, error) {
+	d, ok := c.doms[dom.UUID]
+	if !ok {
+		return nil, errNoDomain()
+	}
+	return d, nil
+}
+
+// event sends a lifecycle event; the caller holds mu.
+func (c *fakeConn) event(id golibvirt.UUID, ev golibvirt.DomainEventType) {
+	msg := golibvirt.DomainEventLifecycleMsg{Dom: golibvirt.Domain{UUID: id}, Event: int32(ev)}
+	for _, s := range c.subs {
+		select {
+		case s <- msg:
+		default:
+		}
+	}
+}
+
+func (c *fakeConn) DomainLookupByUUID(id golibvirt.UUID) (golibvirt.Domain, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.doms[id]
+	if !ok {
+		return golibvirt.Domain{}, errNoDomain()
+	}
+	return golibvirt.Domain{Name: d.def.Name, UUID: id}, nil
+}
+
+func (c *fakeConn) DomainGetXMLDesc(dom golibvirt.Domain, _ golibvirt.DomainXMLFlags) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return "", err
+	}
+	live := d.def
+	if live.Devices != nil && d.vnc > 0 {
+		devs := *live.Devices
+		devs.Graphics = []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{Port: d.vnc, AutoPort: "yes"}}}
+		live.Devices = &devs
+	}
+	return live.Marshal()
+}
+
+func (c *fakeConn) DomainGetState(dom golibvirt.Domain, _ uint32) (int32, int32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return 0, 0, err
+	}
+	return int32(d.state), d.reason, nil
+}
+
+func active(d *fakeDom) bool {
+	return d.state == golibvirt.DomainRunning || d.state == golibvirt.DomainPaused
+}
+
+func (c *fakeConn) DomainCreateWithFlags(dom golibvirt.Domain, _ uint32) (golibvirt.Domain, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return dom, err
+	}
+	if active(d) {
+		return dom, errInvalid("domain is already running")
+	}
+	if !d.saved {
+		for _, s := range d.def.Devices.Serials {
+			if s.Source != nil && s.Source.File != nil {
+				f, err := os.OpenFile(s.Source.File.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+				if err != nil {
+					return dom, golibvirt.Error{Code: uint32(golibvirt.ErrSystemError), Message: err.Error()}
+				}
+				f.WriteString(fakeBanner)
+				f.Close()
+			}
+		}
+	}
+	d.saved = false
+	d.state, d.reason = golibvirt.DomainRunning, 1
+	c.nextVNC++
+	d.vnc = c.nextVNC
+	c.event(dom.UUID, golibvirt.DomainEventStarted)
+	return dom, nil
+}
+
+// stop shuts a domain off for reason; the caller holds mu.
+func (c *fakeConn) stop(id golibvirt.UUID, d *fakeDom, reason golibvirt.DomainShutoffReason) {
+	d.state, d.reason, d.vnc = golibvirt.DomainShutoff, int32(reason), 0
+	c.event(id, golibvirt.DomainEventStopped)
+}
+
+func (c *fakeConn) DomainDestroyFlags(dom golibvirt.Domain, _ golibvirt.DomainDestroyFlagsValues) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if !active(d) {
+		return errInvalid("domain is not running")
+	}
+	c.stop(dom.UUID, d, golibvirt.DomainShutoffDestroyed)
+	return nil
+}
+
+// crash ends a domain's QEMU as if it died.
+func (c *fakeConn) crash(id golibvirt.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stop(id, c.doms[id], golibvirt.DomainShutoffCrashed)
+}
+
+func (c *fakeConn) DomainUndefineFlags(dom golibvirt.Domain, flags golibvirt.DomainUndefineFlagsValues) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if d.saved && flags&golibvirt.DomainUndefineManagedSave == 0 {
+		return errInvalid("refusing to undefine while domain managed save image exists")
+	}
+	if active(d) {
+		return errInvalid("the fake does not make running domains transient")
+	}
+	delete(c.doms, dom.UUID)
+	c.event(dom.UUID, golibvirt.DomainEventUndefined)
+	return nil
+}
+
+func (c *fakeConn) DomainShutdownFlags(dom golibvirt.Domain, _ golibvirt.DomainShutdownFlagValues) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if d.state != golibvirt.DomainRunning {
+		return errInvalid("domain is not running")
+	}
+	return nil // the guest ignores the power button
+}
+
+func (c *fakeConn) DomainSuspend(dom golibvirt.Domain) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if d.state != golibvirt.DomainRunning {
+		return errInvalid("domain is not running")
+	}
+	d.state = golibvirt.DomainPaused
+	c.event(dom.UUID, golibvirt.DomainEventSuspended)
+	return nil
+}
+
+func (c *fakeConn) DomainResume(dom golibvirt.Domain) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if d.state != golibvirt.DomainPaused {
+		return errInvalid("domain is not paused")
+	}
+	d.state = golibvirt.DomainRunning
+	c.event(dom.UUID, golibvirt.DomainEventResumed)
+	return nil
+}
+
+func (c *fakeConn) DomainManagedSave(dom golibvirt.Domain, _ uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	if !active(d) {
+		return errInvalid("domain is not running")
+	}
+	d.saved = true
+	c.event(dom.UUID, golibvirt.DomainEventSuspended)
+	c.stop(dom.UUID, d, golibvirt.DomainShutoffSaved)
+	return nil
+}
+
+func (c *fakeConn) DomainHasManagedSaveImage(dom golibvirt.Domain, _ uint32) (int32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return 0, err
+	}
+	if d.saved {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func (c *fakeConn) DomainManagedSaveRemove(dom golibvirt.Domain, _ uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return err
+	}
+	d.saved = false
+	return nil
+}
+
+func (c *fakeConn) LifecycleEvents(ctx context.Context) (<-chan golibvirt.DomainEventLifecycleMsg, error) {
+	in := make(chan golibvirt.DomainEventLifecycleMsg, 1024)
+	out := make(chan golibvirt.DomainEventLifecycleMsg)
+	c.mu.Lock()
+	c.subs = append(c.subs, in)
+	c.mu.Unlock()
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case ev, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Disconnect ends nothing: the event streams end with their contexts.
+func (c *fakeConn) Disconnect() error { return nil }
+
+// drop ends every event stream, as a libvirtd that restarts does.
+func (c *fakeConn) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		close(s)
+	}
+	c.subs = nil
+}
+
+// subscribers counts the event streams.
+func (c *fakeConn) subscribers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.subs)
+}
+
+// fakeNet is fake libvirtds by URI, for live migrations between them.
+type fakeNet struct {
+	mu    sync.Mutex
+	conns map[string]*fakeConn
+}
+
+func (n *fakeNet) add(uri string, c *fakeConn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.conns == nil {
+		n.conns = map[string]*fakeConn{}
+	}
+	n.conns[uri] = c
+	c.net = n
+}
+
+func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri golibvirt.OptString, params []golibvirt.TypedParam, _ []byte,
+	flags golibvirt.DomainMigrateFlags) ([]byte, error) {
+	if c.net == nil || len(dconnuri) == 0 || flags&golibvirt.MigratePeer2peer == 0 {
+		return nil, golibvirt.Error{Code: uint32(golibvirt.ErrOperationUnsupported), Message: "the fake migrates peer to peer only"}
+	}
+	c.net.mu.Lock()
+	dst := c.net.conns[dconnuri[0]]
+	c.net.mu.Unlock()
+	if dst == nil {
+		return nil, golibvirt.Error{Code: uint32(golibvirt.ErrSystemError), Message: "cannot connect to " + dconnuri[0]}
+	}
+	var destXML string
+	for _, p := range params {
+		if p.Field == golibvirt.MigrateParamDestXML {
+			destXML, _ = p.Value.I.(string)
+		}
+	}
+	c.mu.Lock()
+	d, err := c.dom(dom)
+	if err == nil && !active(d) {
+		err = errInvalid("domain is not running")
+	}
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	state := d.state
+	c.mu.Unlock()
+	moved, err := dst.DomainDefineXMLFlags(destXML, 0)
+	if err != nil {
+		return nil, err
+	}
+	dst.mu.Lock()
+	dd := dst.doms[moved.UUID]
+	dd.state, dd.reason = state, 1
+	dst.nextVNC++
+	dd.vnc = dst.nextVNC
+	dst.event(moved.UUID, golibvirt.DomainEventResumed)
+	dst.mu.Unlock()
+	c.mu.Lock()
+	c.stop(dom.UUID, d, golibvirt.DomainShutoffMigrated)
+	if flags&golibvirt.MigrateUndefineSource != 0 {
+		delete(c.doms, dom.UUID)
+	}
+	c.mu.Unlock()
+	return nil, nil
+}
+
+func (c *fakeConn) DomainAbortJob(dom golibvirt.Domain) error {
+	return errInvalid("no job is active on the domain")
+}
