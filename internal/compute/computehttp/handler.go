@@ -50,10 +50,12 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.aggregateRoutes(srv)
 	h.serviceRoutes(srv)
 	h.hypervisorRoutes(srv)
+	h.migrationRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {
 		h.serverRoutes(srv)
+		h.serverMigrationRoutes(srv)
 	}
 	return h
 }
