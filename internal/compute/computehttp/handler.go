@@ -51,6 +51,7 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.serviceRoutes(srv)
 	h.hypervisorRoutes(srv)
 	h.migrationRoutes(srv)
+	h.usageRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {
