@@ -1,5 +1,7 @@
 package compute
 
+import "context"
+
 // Policy rules of migration records, tenant usage, the host proxy and the
 // extension list, as nova names them.
 const (
@@ -21,3 +23,9 @@ const (
 	RuleHostsStart                    = "os_compute_api:os-hosts:start"
 	RuleExtensions                    = "os_compute_api:extensions"
 )
+
+// CheckExtensions applies the policy of the extension list (GET
+// /extensions): every caller, by nova's default.
+func (s *Service) CheckExtensions(ctx context.Context) error {
+	return s.authorize(ctx, RuleExtensions, map[string]any{})
+}

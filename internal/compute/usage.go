@@ -60,10 +60,10 @@ type ServerUsage struct {
 
 // TenantUsage sums a project's usage over a window.
 type TenantUsage struct {
-	TenantID                                  string
-	TotalLocalGBUsage, TotalVCPUsUsage        float64
-	TotalMemoryMBUsage, TotalHours            float64
-	Start, Stop                               time.Time
+	TenantID                           string
+	TotalLocalGBUsage, TotalVCPUsUsage float64
+	TotalMemoryMBUsage, TotalHours     float64
+	Start, Stop                        time.Time
 	// ServerUsages are listed in detailed reports only.
 	ServerUsages []ServerUsage
 	Detailed     bool
