@@ -178,3 +178,91 @@ func TestImageProxy(t *testing.T) {
 		t.Errorf("deleted image: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestHosts lists the service group by host through os-hosts, shows a
+// compute host's resources with a server on it, and takes the fake
+// driver's answers to updates and power actions (before 2.43).
+func TestHosts(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t)
+	token := p.Token(t, cloudtest.Admin)
+	do := func(method, path, mv string, body any) *cloudtest.Response {
+		return p.Do(t, method, p.ComputeURL+path, token, body, "OpenStack-API-Version", "compute "+mv)
+	}
+	id := p.boot(t, "resident", p.flavor(t, "m1.host", 2, 256, 3))
+	srv := p.waitStatus(t, id, "ACTIVE")
+
+	r := do("GET", "/os-hosts", "2.42", nil)
+	services := map[string]string{}
+	for _, h := range r.JSON(t)["hosts"].([]any) {
+		h := h.(map[string]any)
+		services[h["service"].(string)] = h["zone"].(string)
+		if h["service"] == "compute" && h["host_name"] != srv.Host {
+			t.Errorf("compute host %v; the server is on %s", h, srv.Host)
+		}
+	}
+	if services["compute"] != "nova" || services["conductor"] != "internal" || services["scheduler"] != "internal" {
+		t.Errorf("hosts: %s", r.Body)
+	}
+	if r := do("GET", "/os-hosts?zone=nova", "2.1", nil); len(r.JSON(t)["hosts"].([]any)) != 1 {
+		t.Errorf("hosts in zone nova: %s", r.Body)
+	}
+	if r := do("GET", "/os-hosts?zone=nowhere", "2.1", nil); len(r.JSON(t)["hosts"].([]any)) != 0 {
+		t.Errorf("hosts in no zone: %s", r.Body)
+	}
+
+	r = do("GET", "/os-hosts/"+srv.Host, "2.1", nil)
+	res := r.JSON(t)["host"].([]any)
+	if len(res) != 4 {
+		t.Fatalf("host resources: %s", r.Body)
+	}
+	byProject := map[string]map[string]any{}
+	for _, x := range res {
+		x := x.(map[string]any)["resource"].(map[string]any)
+		byProject[x["project"].(string)] = x
+	}
+	if m := byProject["(used_max)"]; m["cpu"] != 2.0 || m["memory_mb"] != 256.0 || m["disk_gb"] != 3.0 {
+		t.Errorf("used_max %v", m)
+	}
+	if m := byProject[srv.TenantID]; m == nil || m["cpu"] != 2.0 {
+		t.Errorf("the project's share %v", byProject)
+	}
+	if m := byProject["(total)"]; m["cpu"].(float64) < 2 || m["host"] != srv.Host {
+		t.Errorf("total %v", m)
+	}
+
+	for _, tc := range []struct {
+		method, path, mv string
+		body             any
+		want             int
+		msg              string
+	}{
+		{"PUT", "/os-hosts/" + srv.Host, "2.42", map[string]any{"status": "Disable", "maintenance_mode": "enable"}, 200,
+			`"maintenance_mode":"on_maintenance","status":"disabled"`},
+		{"PUT", "/os-hosts/" + srv.Host, "2.1", map[string]any{"status": "maybe"}, 400, "status"},
+		{"PUT", "/os-hosts/" + srv.Host, "2.1", map[string]any{}, 400, "is not valid under any of the given schemas"},
+		{"PUT", "/os-hosts/" + srv.Host, "2.1", map[string]any{"color": "red"}, 400, "Additional properties"},
+		{"PUT", "/os-hosts/nowhere", "2.1", map[string]any{"status": "enable"}, 404, "Host nowhere could not be found."},
+		{"GET", "/os-hosts/" + srv.Host + "/reboot", "2.1", nil, 200, `"power_action":"reboot"`},
+		{"GET", "/os-hosts/" + srv.Host + "/startup", "2.1", nil, 200, `"power_action":"startup"`},
+		{"GET", "/os-hosts/nowhere/shutdown", "2.1", nil, 404, "Host nowhere could not be found."},
+		{"GET", "/os-hosts/nowhere", "2.1", nil, 404, "Compute host nowhere could not be found."},
+		{"GET", "/os-hosts", "2.43", nil, 404, "could not be found"},
+		{"GET", "/os-hosts/" + srv.Host + "/reboot", "2.43", nil, 404, "could not be found"},
+	} {
+		r := do(tc.method, tc.path, tc.mv, tc.body)
+		if r.Status != tc.want || !strings.Contains(string(r.Body), tc.msg) {
+			t.Errorf("%s %s at %s = %d %s; want %d with %q", tc.method, tc.path, tc.mv, r.Status, r.Body, tc.want, tc.msg)
+		}
+	}
+	// The update is the fake driver's answer: the service stays enabled.
+	if r := do("GET", "/os-hosts?zone=nova", "2.1", nil); len(r.JSON(t)["hosts"].([]any)) != 1 {
+		t.Errorf("hosts after an update: %s", r.Body)
+	}
+	member := p.memberToken(t)
+	for _, path := range []string{"/os-hosts", "/os-hosts/" + srv.Host, "/os-hosts/" + srv.Host + "/reboot"} {
+		if r := p.Do(t, "GET", p.ComputeURL+path, member, nil); r.Status != http.StatusForbidden {
+			t.Errorf("member GET %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+}
