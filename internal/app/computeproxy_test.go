@@ -134,6 +134,8 @@ func TestImageProxy(t *testing.T) {
 		{"GET", "/images/nope", "2.35", nil, 404, "Image not found."},
 		{"GET", "/images/nope/metadata", "2.35", nil, 404, "Image not found."},
 		{"DELETE", "/images/nope", "2.35", nil, 404, "Image not found."},
+		{"DELETE", "/images/", "2.35", nil, 404, ""},
+		{"GET", "/images/" + p.imageID + "/metadata", "2.35", nil, 200, `{"metadata":{}}`},
 	} {
 		r := do(tc.method, tc.path, tc.mv, tc.body)
 		if r.Status != tc.want || !strings.Contains(string(r.Body), tc.msg) {
