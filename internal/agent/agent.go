@@ -231,7 +231,7 @@ func (a *Agent) node(r virt.HostResources) *rpc.ComputeNode {
 	n := &rpc.ComputeNode{Host: a.cfg.Host, Node: r.HypervisorHostname, ProviderUUID: rp,
 		HypervisorType: r.HypervisorType, HypervisorVersion: r.HypervisorVersion, VCPUs: r.VCPUs,
 		MemoryMB: r.MemoryMB, LocalGB: r.DiskGB, VCPUsUsed: r.VCPUsUsed, MemoryMBUsed: r.MemoryMBUsed,
-		LocalGBUsed: r.DiskGBUsed, HostIP: a.cfg.HostIP,
+		LocalGBUsed: r.DiskGBUsed, HostIP: a.cfg.HostIP, BootedAt: hostBootTime(r.BootedAt),
 		CPUInfo: rpc.CPUInfo{Arch: r.CPUInfo.Arch, Vendor: r.CPUInfo.Vendor, Model: r.CPUInfo.Model,
 			Features: r.CPUInfo.Features, Sockets: r.CPUInfo.Sockets, Cores: r.CPUInfo.Cores, Threads: r.CPUInfo.Threads}}
 	if n.Node == "" {

@@ -119,6 +119,7 @@ func (c *Cloud) startCompute(ctx context.Context) error {
 		RequestIDHeaders: []string{computehttp.RequestIDHeader}})
 	h := computehttp.Register(srv, svc, callerValidator{c.Identity}, c.cfg.OsloMiddleware.MaxRequestBodySize)
 	h.SetIdentityURL(c.IdentityURL)
+	h.SetImageURL(c.ImageURL)
 	c.Compute = svc
 	c.serve(ln, srv)
 	return nil

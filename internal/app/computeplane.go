@@ -129,7 +129,8 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context, sc serviceClients
 	cond := conductor.NewServer(conductor.Config{Host: host, ReportInterval: reportEvery,
 		AllowResizeToSameHost: cfg.Compute.AllowResizeToSameHost}, conductor.Deps{
 		Instances: c.Compute, Scheduler: conductor.BusScheduler{Bus: p.bus}, Placement: pl,
-		Computes: conductor.BusComputes{Bus: p.bus}, Registry: p.registry, Log: log.With("component", "conductor")})
+		Computes: conductor.BusComputes{Bus: p.bus}, Registry: p.registry, Migrations: c.Compute,
+		Log: log.With("component", "conductor")})
 	if err := c.serveBus(ctx, rpc.TopicConductor, host, cond.Endpoint()); err != nil {
 		return err
 	}

@@ -43,7 +43,8 @@ func serviceState(s conductor.ServiceStatus) compute.ServiceState {
 		}
 		st.Node = &compute.HypervisorNode{UUID: n.ProviderUUID, Hostname: n.Node, Type: n.HypervisorType,
 			Version: n.HypervisorVersion, HostIP: n.HostIP, VCPUs: n.VCPUs, VCPUsUsed: n.VCPUsUsed,
-			MemoryMB: n.MemoryMB, MemUsed: n.MemoryMBUsed, LocalGB: n.LocalGB, DiskUsed: n.LocalGBUsed, CPUInfo: cpu}
+			MemoryMB: n.MemoryMB, MemUsed: n.MemoryMBUsed, LocalGB: n.LocalGB, DiskUsed: n.LocalGBUsed, CPUInfo: cpu,
+			BootedAt: n.BootedAt}
 	}
 	return st
 }

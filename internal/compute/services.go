@@ -47,6 +47,8 @@ type HypervisorNode struct {
 	LocalGB, DiskUsed int64
 	// CPUInfo is the host CPU as nova's cpu_info JSON object.
 	CPUInfo map[string]any
+	// BootedAt is when the host came up; zero when not known.
+	BootedAt time.Time
 }
 
 // ServiceAdmin is the service group as operators manage it, supplied where

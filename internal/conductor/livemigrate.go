@@ -30,6 +30,7 @@ func (s *Server) LiveMigrateInstance(ctx context.Context, r rpc.LiveMigrateReque
 		return nil
 	}
 	s.startEvent(ctx, id, eventLiveMigrate)
+	s.beginMigration(ctx, &inst, compute.MigrationTypeLive, compute.MigrationAccepted, nil)
 	fail := func(moved bool, msg string) {
 		s.abortLive(ctx, id, moved, compute.Fault{Code: 500, Message: truncate(msg, maxFaultMessage), Details: msg})
 		s.finishEvent(ctx, id, eventLiveMigrate, errors.New(msg))
@@ -59,12 +60,14 @@ func (s *Server) LiveMigrateInstance(ctx context.Context, r rpc.LiveMigrateReque
 		return nil
 	}
 	dest := sels[0].Host
+	s.migrationTo(ctx, id, compute.MigrationQueued, &dest, compute.MigrationAccepted)
 	req := rpc.LiveMigrationRequest{Instance: instanceSpec(&inst, instanceImage(&inst)), Dest: dest}
 	if err := s.computes.LiveMigrate(ctx, inst.Host, req); err != nil {
 		s.release(ctx, id)
 		fail(true, fmt.Sprintf("Compute service of %s could not be reached to live-migrate the instance: %v", inst.Host, err))
 		return nil
 	}
+	s.migrationTo(ctx, id, compute.MigrationRunning, nil, compute.MigrationQueued)
 	s.log.InfoContext(ctx, "live-migrating instance", "instance_uuid", id, "from", inst.Host, "to", dest.Host)
 	s.finishEvent(ctx, id, eventLiveMigrate, nil)
 	return nil
@@ -113,6 +116,7 @@ func (s *Server) LiveMigrationDone(ctx context.Context, r rpc.LiveMigrationResul
 		// power state sync, its allocations by the delete.
 		s.log.InfoContext(ctx, "live migration of an instance that moved on", "instance_uuid", id, "error", err)
 	}
+	s.migrationTo(ctx, id, compute.MigrationCompleted, nil, liveUnderWay...)
 	if err := s.placement.DeleteAllocations(ctx, migrationUUID(id)); err != nil {
 		return fmt.Errorf("release the source's allocation of %s: %w", id, err)
 	}
@@ -137,6 +141,7 @@ func (s *Server) EvacuateInstance(ctx context.Context, r rpc.EvacuateRequest) er
 		return nil
 	}
 	s.startEvent(ctx, id, eventRebuild)
+	s.beginMigration(ctx, &inst, compute.MigrationTypeEvacuation, compute.MigrationAccepted, nil)
 	source := inst.Host
 	fail := func(moved bool, fault compute.Fault) {
 		if moved {
@@ -145,6 +150,7 @@ func (s *Server) EvacuateInstance(ctx context.Context, r rpc.EvacuateRequest) er
 			}
 		}
 		s.failRebuild(ctx, id, inst.ImageRef, fault)
+		s.noteEvacuation(ctx, id, compute.MigrationFailed)
 		s.finishEvent(ctx, id, eventRebuild, errors.New(fault.Message))
 	}
 	if err := s.placement.MoveAllocations(ctx, id, migrationUUID(id), inst.ProjectID, inst.UserID); err != nil {
@@ -169,6 +175,7 @@ func (s *Server) EvacuateInstance(ctx context.Context, r rpc.EvacuateRequest) er
 		return nil
 	}
 	dest := sels[0].Host
+	s.migrationTo(ctx, id, compute.MigrationPreMigrating, &dest, compute.MigrationAccepted)
 	zone := s.reg.ComputeZone(dest.Host)
 	_, err = s.inst.SaveInstance(ctx, id, func(i *compute.Instance) error {
 		if err := compute.ExpectTask(i, compute.TaskRebuilding); err != nil {

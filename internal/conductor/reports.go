@@ -59,6 +59,7 @@ func (s *Server) InstanceUpdate(ctx context.Context, r rpc.InstanceUpdateRequest
 	if err != nil {
 		return rpc.InstanceState{}, remote(r.InstanceUUID, err)
 	}
+	s.noteMoveProgress(ctx, r, inst)
 	if r.Fault != nil {
 		f := compute.Fault{Code: r.Fault.Code, Message: truncate(r.Fault.Message, maxFaultMessage),
 			Details: r.Fault.Details, Host: r.Host}

@@ -46,6 +46,7 @@ func (s *Server) MigrateServer(ctx context.Context, r rpc.MigrateServerRequest) 
 		return nil
 	}
 	s.startEvent(ctx, id, eventMigrate)
+	s.beginMigration(ctx, &inst, moveKind(r.Migrate), compute.MigrationPreMigrating, &r.Flavor.ID)
 	mig := migrationUUID(id)
 	if err := s.placement.MoveAllocations(ctx, id, mig, inst.ProjectID, inst.UserID); err != nil {
 		fault := compute.Fault{Code: 500, Message: truncate("Failed to move the instance's allocation to its "+
@@ -70,6 +71,7 @@ func (s *Server) MigrateServer(ctx context.Context, r rpc.MigrateServerRequest) 
 		return nil
 	}
 	dest := sels[0].Host
+	s.migrationTo(ctx, id, "", &dest, compute.MigrationPreMigrating)
 	newFlavor, oldFlavor := computeFlavor(r.Flavor), inst.Flavor
 	_, err = s.inst.SaveInstance(ctx, id, func(i *compute.Instance) error {
 		if err := compute.ExpectTask(i, compute.TaskResizePrep); err != nil {
@@ -82,6 +84,7 @@ func (s *Server) MigrateServer(ctx context.Context, r rpc.MigrateServerRequest) 
 		// Deleted meanwhile: its delete releases the migration's
 		// allocation; the destination's claim is this move's to release.
 		s.release(ctx, id)
+		s.migrationTo(ctx, id, compute.MigrationError, nil, resizeUnderWay...)
 		s.finishEvent(ctx, id, eventMigrate, err)
 		return nil
 	}
@@ -125,6 +128,7 @@ func (s *Server) abortMove(ctx context.Context, id string, movedAlloc bool, faul
 		s.log.InfoContext(ctx, "aborted move not recorded; the instance moved on", "instance_uuid", id, "error", err)
 		return
 	}
+	s.migrationTo(ctx, id, compute.MigrationError, nil, resizeUnderWay...)
 	if err := s.inst.AddFault(ctx, id, fault); err != nil {
 		s.log.ErrorContext(ctx, "record move fault", "instance_uuid", id, "error", err)
 	}
@@ -178,6 +182,7 @@ func (s *Server) ConfirmResize(ctx context.Context, id string) error {
 	if err != nil || inst.Deleted || inst.TaskState != compute.TaskResizeConfirming {
 		return nil
 	}
+	s.migrationTo(ctx, id, compute.MigrationConfirming, nil, compute.MigrationFinished)
 	source, _, err := s.sourceHost(ctx, id)
 	if err == nil && source != "" && !s.reg.HostUp(source) {
 		err = fmt.Errorf("compute service of %s, the source, is unavailable at this time", source)
@@ -204,6 +209,7 @@ func (s *Server) ConfirmResize(ctx context.Context, id string) error {
 	if err != nil {
 		s.log.InfoContext(ctx, "confirmed resize not recorded; the instance moved on", "instance_uuid", id, "error", err)
 	}
+	s.migrationTo(ctx, id, compute.MigrationConfirmed, nil, compute.MigrationConfirming)
 	return nil
 }
 
@@ -215,6 +221,7 @@ func (s *Server) RevertResize(ctx context.Context, id string) error {
 	if err != nil || inst.Deleted || inst.TaskState != compute.TaskResizeReverting {
 		return nil
 	}
+	s.migrationTo(ctx, id, compute.MigrationReverting, nil, compute.MigrationFinished)
 	source, node, err := s.sourceHost(ctx, id)
 	if err == nil && source == "" {
 		err = errors.New("the source host of the resize is not known")
@@ -256,6 +263,7 @@ func (s *Server) RevertResize(ctx context.Context, id string) error {
 	if err != nil {
 		s.log.InfoContext(ctx, "reverted resize not recorded; the instance moved on", "instance_uuid", id, "error", err)
 	}
+	s.migrationTo(ctx, id, compute.MigrationReverted, nil, compute.MigrationReverting)
 	return nil
 }
 
@@ -275,6 +283,7 @@ func (s *Server) failMoveStep(ctx context.Context, id string, task compute.TaskS
 	if err != nil {
 		return
 	}
+	s.migrationFailed(ctx, id, task)
 	if err := s.inst.AddFault(ctx, id, compute.Fault{Code: 500, Message: truncate(msg, maxFaultMessage), Details: msg}); err != nil {
 		s.log.ErrorContext(ctx, "record move fault", "instance_uuid", id, "error", err)
 	}

@@ -87,7 +87,9 @@ type Deps struct {
 	Placement Placement
 	Computes  Computes
 	Registry  *Registry
-	Log       *slog.Logger
+	// Migrations records moves; nil keeps no records.
+	Migrations Migrations
+	Log        *slog.Logger
 }
 
 // Server is the conductor: the handlers of its bus interface.
@@ -98,6 +100,7 @@ type Server struct {
 	placement Placement
 	computes  Computes
 	reg       *Registry
+	mig       Migrations
 	log       *slog.Logger
 	dedupe    *bus.Dedupe
 }
@@ -111,7 +114,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		cfg.ReportInterval = 10 * time.Second
 	}
 	return &Server{cfg: cfg, inst: d.Instances, sched: d.Scheduler, placement: d.Placement, computes: d.Computes,
-		reg: d.Registry, log: d.Log, dedupe: bus.NewDedupe(4096)}
+		reg: d.Registry, mig: d.Migrations, log: d.Log, dedupe: bus.NewDedupe(4096)}
 }
 
 // Endpoint is the conductor's bus interface, for bus.Serve on the

@@ -148,6 +148,8 @@ type ComputeNode struct {
 	// SupportedInstances are (architecture, hypervisor type, vm mode).
 	SupportedInstances [][3]string `json:"supported_instances,omitempty"`
 	HostIP             string      `json:"host_ip,omitempty"`
+	// BootedAt is when the host came up; zero when not known.
+	BootedAt time.Time `json:"booted_at"`
 }
 
 // CPUInfo is a host's CPU.

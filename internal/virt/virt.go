@@ -160,6 +160,9 @@ type HostResources struct {
 	HypervisorHostname string
 	CPUInfo            CPUInfo
 	SupportedInstances []SupportedInstance
+	// BootedAt is when the host came up (nova's host uptime); zero when
+	// the driver does not know, and the agent reads the machine's.
+	BootedAt time.Time
 }
 
 // CPUInfo is the host CPU (nova's cpu_info).

@@ -55,6 +55,7 @@ func ComputeDefaults() []Default {
 		novaServiceDefaults(),
 		novaServerGroupDefaults(),
 		novaAggregateDefaults(),
+		novaMoveUsageDefaults(),
 	)
 }
 

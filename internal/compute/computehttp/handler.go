@@ -31,6 +31,8 @@ type Handler struct {
 	svc     *compute.Service
 	mw      *authhttp.Middleware
 	maxBody int64
+	// imageURL is the image service's endpoint, for the image proxy.
+	imageURL string
 }
 
 // Register adds every compute route to srv. Routes other than version
@@ -51,10 +53,16 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.serviceRoutes(srv)
 	h.hypervisorRoutes(srv)
 	h.consoleAuthTokenRoutes(srv)
+	h.migrationRoutes(srv)
+	h.usageRoutes(srv)
+	h.extensionRoutes(srv)
+	h.imageRoutes(srv)
+	h.hostRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {
 		h.serverRoutes(srv)
+		h.serverMigrationRoutes(srv)
 	}
 	return h
 }

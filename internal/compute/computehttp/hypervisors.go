@@ -2,6 +2,7 @@ package computehttp
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -33,6 +34,7 @@ func (h *Handler) hypervisorRoutes(srv *api.Server) {
 	h.route(srv, "GET /v2.1/os-hypervisors/{id}", h.showHypervisor)
 	h.route(srv, "GET /v2.1/os-hypervisors/{id}/search", h.searchHypervisors(false))
 	h.route(srv, "GET /v2.1/os-hypervisors/{id}/servers", h.searchHypervisors(true))
+	h.route(srv, "GET /v2.1/os-hypervisors/{id}/uptime", h.hypervisorUptime)
 }
 
 // hypervisorServerView is a server on a hypervisor.
@@ -46,7 +48,7 @@ type hypervisorServerView struct {
 // figures and cpu_info before 2.88 (cpu_info an object from 2.28, a JSON
 // string before) and uptime from 2.88; servers are listed when asked for,
 // as an empty list when there are none from 2.75.
-func hypervisorView(v api.Version, hv compute.Hypervisor, detail, withServers bool) map[string]any {
+func hypervisorView(v api.Version, hv compute.Hypervisor, detail, withServers bool, uptime *string) map[string]any {
 	byUUID := at(v, 53)
 	out := map[string]any{"id": hv.Service.ID, "hypervisor_hostname": hv.Node.Hostname,
 		"state": serviceLiveness(hv.Service), "status": serviceStatus(hv.Service)}
@@ -68,8 +70,8 @@ func hypervisorView(v api.Version, hv compute.Hypervisor, detail, withServers bo
 		out["service"] = map[string]any{"host": hv.Service.Host, "id": svcID, "disabled_reason": reason}
 		if at(v, 88) {
 			// Nova asks the host for its uptime and shows null when it
-			// cannot; agents do not report it.
-			out["uptime"] = nil
+			// cannot (the host is down or does not say).
+			out["uptime"] = ptrOrNull(uptime)
 		} else {
 			n := hv.Node
 			free := n.LocalGB - n.DiskUsed
@@ -142,7 +144,7 @@ func (h *Handler) listHypervisors(detail bool) versioned {
 		}
 		views := make([]map[string]any, len(hs))
 		for i, hv := range hs {
-			views[i] = hypervisorView(v, hv, detail, q.WithServers)
+			views[i] = hypervisorView(v, hv, detail, q.WithServers, h.svc.HostUptime(hv))
 		}
 		body := map[string]any{"hypervisors": views}
 		if paged && len(hs) > 0 {
@@ -174,7 +176,7 @@ func (h *Handler) showHypervisor(w http.ResponseWriter, r *http.Request, v api.V
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"hypervisor": hypervisorView(v, hv, true, ws)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"hypervisor": hypervisorView(v, hv, true, ws, h.svc.HostUptime(hv))})
 	return nil
 }
 
@@ -191,7 +193,7 @@ func (h *Handler) searchHypervisors(servers bool) versioned {
 		}
 		views := make([]map[string]any, len(hs))
 		for i, hv := range hs {
-			views[i] = hypervisorView(v, hv, false, false)
+			views[i] = hypervisorView(v, hv, false, false, nil)
 		}
 		api.WriteJSON(w, http.StatusOK, map[string]any{"hypervisors": views})
 		return nil
@@ -211,5 +213,24 @@ func (h *Handler) hypervisorStatistics(w http.ResponseWriter, r *http.Request, v
 		"vcpus_used": st.VCPUsUsed, "memory_mb_used": st.MemoryMBUsed, "local_gb_used": st.LocalGBUsed,
 		"free_ram_mb": st.FreeRAMMB, "free_disk_gb": st.FreeDiskGB, "current_workload": st.CurrentWorkload,
 		"running_vms": st.RunningVMs, "disk_available_least": st.DiskAvailableLeast}})
+	return nil
+}
+
+// hypervisorUptime serves the uptime of a hypervisor's host, which 2.88
+// folded into the hypervisor's details.
+func (h *Handler) hypervisorUptime(w http.ResponseWriter, r *http.Request, v api.Version) error {
+	if at(v, 88) {
+		return notFound()
+	}
+	hv, up, err := h.svc.HypervisorUptime(r.Context(), r.PathValue("id"), at(v, 53))
+	if errors.Is(err, compute.ErrUptimeUnknown) {
+		return api.Errorf(http.StatusNotImplemented, "The requested functionality is not supported.")
+	}
+	if err != nil {
+		return err
+	}
+	view := hypervisorView(v, hv, false, false, nil)
+	view["uptime"] = up
+	api.WriteJSON(w, http.StatusOK, map[string]any{"hypervisor": view})
 	return nil
 }

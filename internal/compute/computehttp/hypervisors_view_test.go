@@ -34,7 +34,7 @@ func TestHypervisorViewShapes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := hypervisorView(v(c.minor), hv, c.detail, false)
+			out := hypervisorView(v(c.minor), hv, c.detail, false, nil)
 			for _, k := range c.has {
 				if _, ok := out[k]; !ok {
 					t.Errorf("%s missing: %v", k, out)
@@ -58,10 +58,10 @@ func TestHypervisorViewShapes(t *testing.T) {
 	}
 	idle := hv
 	idle.Servers = nil
-	if _, ok := hypervisorView(v(74), idle, false, true)["servers"]; ok {
+	if _, ok := hypervisorView(v(74), idle, false, true, nil)["servers"]; ok {
 		t.Error("an empty servers list shown before 2.75")
 	}
-	if s, ok := hypervisorView(v(75), idle, false, true)["servers"].([]hypervisorServerView); !ok || len(s) != 0 {
+	if s, ok := hypervisorView(v(75), idle, false, true, nil)["servers"].([]hypervisorServerView); !ok || len(s) != 0 {
 		t.Errorf("servers at 2.75: %#v", s)
 	}
 }

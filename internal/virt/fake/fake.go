@@ -74,6 +74,8 @@ type Driver struct {
 	vncPorts map[int]bool
 	faults   []*faultRule
 	dropped  int
+	// started is when the driver was made: the fake host's boot.
+	started time.Time
 }
 
 // instance is one fake guest.
@@ -111,6 +113,7 @@ func New(opts Options) *Driver {
 		incoming:  map[string]*instance{},
 		images:    map[string]*image{},
 		vncPorts:  map[int]bool{},
+		started:   opts.Now().UTC(),
 	}
 }
 
@@ -150,6 +153,7 @@ func (d *Driver) HostResources(ctx context.Context) (virt.HostResources, error) 
 		HypervisorType: d.opts.HypervisorType, HypervisorVersion: d.opts.HypervisorVersion,
 		HypervisorHostname: d.host, CPUInfo: d.opts.CPUInfo,
 		SupportedInstances: []virt.SupportedInstance{{Arch: d.opts.CPUInfo.Arch, HypervisorType: d.opts.HypervisorType, VMMode: "hvm"}},
+		BootedAt:           d.started,
 	}
 	r.CPUInfo.Features = slices.Clone(d.opts.CPUInfo.Features)
 	for _, set := range []map[string]*instance{d.instances, d.migrating, d.incoming} {
