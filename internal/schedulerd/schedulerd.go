@@ -119,6 +119,9 @@ type Service struct {
 
 	// mu makes one decision at a time; see the package comment.
 	mu sync.Mutex
+	// states are the host states of the decision being made, kept for
+	// the next one. Guarded by mu.
+	states hostStates
 	// placed remembers the hosts this process chose lately, by instance:
 	// a member placed by the previous request may not have its host
 	// recorded yet when the next member is scheduled. Guarded by mu.
@@ -197,15 +200,15 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 	if err != nil {
 		return nil, fmt.Errorf("get allocation candidates: %w", err)
 	}
-	states, byIndex, missing := hostStates(hosts, cands)
+	states, at := s.states.build(hosts, cands)
 	chosen, err := s.sched.Select(req, states)
 	if errors.Is(err, scheduler.ErrNoValidHost) {
-		return nil, s.explain(ctx, req, states, missing, err)
+		return nil, s.explain(ctx, req, states, missingHosts(hosts, cands), err)
 	}
 	if err != nil {
 		return nil, rpc.Errorf(rpc.KindBadRequest, "%v", err)
 	}
-	out, err := s.claim(ctx, spec, chosen, byIndex, cands)
+	out, err := s.claim(ctx, spec, chosen, hosts, at, cands)
 	if err != nil {
 		return nil, err
 	}
@@ -272,44 +275,6 @@ func schedulerRequest(spec rpc.RequestSpec) scheduler.Request {
 	return req
 }
 
-// hostStates are the hosts placement offered candidates on, with the
-// capacities it summarised; missing are the other known hosts.
-func hostStates(hosts []ComputeHost, cands Candidates) (states []scheduler.HostState, byIndex []ComputeHost, missing []ComputeHost) {
-	states = make([]scheduler.HostState, 0, len(cands.Allocations))
-	byIndex = make([]ComputeHost, 0, len(cands.Allocations))
-	for _, h := range hosts {
-		if _, ok := cands.Allocations[h.ProviderUUID]; !ok || h.ProviderUUID == "" {
-			missing = append(missing, h)
-			continue
-		}
-		st := hostState(h)
-		res := cands.Resources[h.ProviderUUID]
-		st.VCPU = summary(res["VCPU"])
-		st.MemoryMB = summary(res["MEMORY_MB"])
-		st.DiskGB = summary(res["DISK_GB"])
-		states = append(states, st)
-		byIndex = append(byIndex, h)
-	}
-	return states, byIndex, missing
-}
-
-// summary is a provider summary's class as an inventory: placement reports
-// capacity (allocation ratio and reserve applied) and usage only.
-func summary(c Capacity) scheduler.Inventory {
-	return scheduler.Inventory{Total: c.Capacity, AllocationRatio: 1, Used: c.Used}
-}
-
-func hostState(h ComputeHost) scheduler.HostState {
-	st := scheduler.HostState{Host: h.Host, Node: h.Node, Up: h.Up, Disabled: h.Disabled,
-		DisabledReason: h.DisabledReason, AvailabilityZone: h.Zone, HypervisorType: h.HypervisorType,
-		HypervisorVersion: h.HypervisorVersion, CPUInfo: h.CPUInfo, SupportedInstances: h.Supported,
-		Aggregates: h.Aggregates}
-	for _, u := range h.Instances {
-		st.Instances = append(st.Instances, scheduler.Instance{UUID: u})
-	}
-	return st
-}
-
 // explain answers a request no host could take. When placement offered no
 // candidate on some hosts, it reads their inventories (up to MaxExplained)
 // and selects again over every host, so the answer names the resource each
@@ -352,9 +317,9 @@ func (s *Service) explain(ctx context.Context, req scheduler.Request, states []s
 // placement refuses one (its capacity was taken by another scheduler), the
 // next alternate is claimed instead. An instance that no host takes
 // releases the claims made for the request and fails it.
-func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []scheduler.Selection, byIndex []ComputeHost, cands Candidates) ([]rpc.Selection, error) {
+func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []scheduler.Selection, hosts []ComputeHost, at []int, cands Candidates) ([]rpc.Selection, error) {
 	choice := func(t scheduler.Target) rpc.HostChoice {
-		h := byIndex[t.Index]
+		h := &hosts[at[t.Index]]
 		return rpc.HostChoice{Host: h.Host, Node: h.Node, ProviderUUID: h.ProviderUUID,
 			Allocation: cands.Allocations[h.ProviderUUID]}
 	}
@@ -391,7 +356,7 @@ func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []sche
 		}
 		r := rpc.Selection{InstanceUUID: sel.InstanceUUID, Host: choice(tries[claimed])}
 		for i, t := range tries {
-			if i != claimed && !slices.Contains(refused, byIndex[t.Index].Host) {
+			if i != claimed && !slices.Contains(refused, hosts[at[t.Index]].Host) {
 				r.Alternates = append(r.Alternates, choice(t))
 			}
 		}

@@ -323,31 +323,3 @@ func TestRebuildCheck(t *testing.T) {
 		t.Errorf("an image the host cannot run: %v", err)
 	}
 }
-
-// BenchmarkSelectDestinations is one decision of the service over many
-// hosts, placement answered in memory: what the service adds to the pure
-// scheduler (building host states, claiming).
-func BenchmarkSelectDestinations(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("hosts-%d", n), func(b *testing.B) {
-			names := make([]string, n)
-			for i := range names {
-				names[i] = fmt.Sprintf("h%05d", i)
-			}
-			p := newFakePlacement(names...)
-			sched, err := scheduler.New(scheduler.DefaultOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := New(Config{MaxPlacementResults: n}, sched, p, hosts(names...), nil)
-			b.ResetTimer()
-			for i := range b.N {
-				sp := spec(fmt.Sprintf("i%d", i))
-				sp.Flavor.VCPUs, sp.Flavor.MemoryMB, sp.Flavor.RootGB = 1, 1, 1
-				if _, err := s.SelectDestinations(context.Background(), sp); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
