@@ -81,6 +81,8 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 		ServiceAdmin: servers.ServiceAdmin,
 		Counters:     serverGroupCounters(store),
 		Log:          log,
+
+		PlacementAggregates: servers.PlacementAggregates,
 	}), nil
 }
 

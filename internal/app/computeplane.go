@@ -38,6 +38,8 @@ type computePlane struct {
 	agents   []*agent.Agent
 	fakes    map[string]*fake.Driver
 	stops    map[string]func(context.Context) error
+	// aggregates mirrors host aggregate membership into placement.
+	aggregates *placementAggregates
 }
 
 // defaultServiceUser is the compute service's user in identity when
@@ -62,8 +64,9 @@ func (c *Cloud) openComputePlane(ctx context.Context) error {
 		ServiceDownTime: time.Duration(cc.ServiceDownTime) * time.Second,
 		ComputeZone:     cc.DefaultAvailabilityZone, InternalZone: cc.InternalServiceAvailabilityZone})
 	c.plane = &computePlane{bus: b, registry: reg, fakes: map[string]*fake.Driver{},
-		stops:  map[string]func(context.Context) error{},
-		client: conductor.NewClient(b, reg, c.log.With("service", "compute"))}
+		stops:      map[string]func(context.Context) error{},
+		client:     conductor.NewClient(b, reg, c.log.With("service", "compute")),
+		aggregates: &placementAggregates{reg: reg}}
 	return nil
 }
 
@@ -77,7 +80,8 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 	images := computeImages{svc: c.Image, url: c.ImageURL}
 	c.plane.client.DiscardImagesWith(images)
 	dir := serviceDirectory{c.plane.registry}
-	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir}
+	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir,
+		PlacementAggregates: c.plane.aggregates}
 }
 
 // startComputePlane starts the conductor, the scheduler and this host's
@@ -93,6 +97,7 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
 		return err
 	}
 	pl := newPlacementClient(sc.placement)
+	p.aggregates.client.Store(&pl)
 	host := cfg.HostName()
 	reportEvery := time.Duration(cfg.Compute.ReportInterval) * time.Second
 

@@ -296,6 +296,7 @@ func (s *Service) AddAggregateHost(ctx context.Context, id, host string) (Aggreg
 	}
 	s.log.InfoContext(ctx, "host added to aggregate", "aggregate_id", a.ID, "host", host)
 	s.zonesChanged(ctx)
+	s.mirrorAggregateHost(ctx, a, host, true)
 	return s.reread(ctx, as, id, a.ID)
 }
 
@@ -314,6 +315,7 @@ func (s *Service) RemoveAggregateHost(ctx context.Context, id, host string) (Agg
 	}
 	s.log.InfoContext(ctx, "host removed from aggregate", "aggregate_id", a.ID, "host", host)
 	s.zonesChanged(ctx)
+	s.mirrorAggregateHost(ctx, a, host, false)
 	return s.reread(ctx, as, id, a.ID)
 }
 
