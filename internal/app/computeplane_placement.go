@@ -72,7 +72,8 @@ type wireProviderSummary struct {
 }
 
 // AllocationCandidates asks GET /allocation_candidates and keeps the first
-// allocation request of each provider tree, keyed by its root.
+// allocation request of each provider tree, keyed by its root, with the
+// root's summary.
 func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.CandidateQuery) (schedulerd.Candidates, error) {
 	classes := make([]string, 0, len(q.Resources))
 	for class, n := range q.Resources {
@@ -96,15 +97,7 @@ func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.
 	if err != nil {
 		return schedulerd.Candidates{}, fmt.Errorf("GET /allocation_candidates: %w", err)
 	}
-	out := schedulerd.Candidates{Allocations: map[string]rpc.Allocation{},
-		Resources: make(map[string]map[string]schedulerd.Capacity, len(body.ProviderSummaries))}
-	for uuid, s := range body.ProviderSummaries {
-		res := make(map[string]schedulerd.Capacity, len(s.Resources))
-		for class, r := range s.Resources {
-			res[class] = schedulerd.Capacity{Capacity: r.Capacity, Used: r.Used}
-		}
-		out.Resources[uuid] = res
-	}
+	out := schedulerd.Candidates{Roots: make(map[string]schedulerd.Candidate, len(body.ProviderSummaries))}
 	for _, ar := range body.AllocationRequests {
 		alloc := rpc.Allocation{}
 		root := ""
@@ -119,9 +112,16 @@ func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.
 		if root == "" {
 			continue
 		}
-		if _, seen := out.Allocations[root]; !seen {
-			out.Allocations[root] = alloc
+		if _, seen := out.Roots[root]; seen {
+			continue
 		}
+		c := schedulerd.Candidate{Allocation: alloc}
+		if s, ok := body.ProviderSummaries[root]; ok {
+			c.VCPU = schedulerd.Capacity(s.Resources["VCPU"])
+			c.MemoryMB = schedulerd.Capacity(s.Resources["MEMORY_MB"])
+			c.DiskGB = schedulerd.Capacity(s.Resources["DISK_GB"])
+		}
+		out.Roots[root] = c
 	}
 	return out, nil
 }

@@ -35,8 +35,7 @@ func (benchPlacement) ProviderInventory(context.Context, string) (map[string]sch
 func benchFleet(n int) (fakeHosts, benchPlacement, fakeAggregates) {
 	r := rand.New(rand.NewPCG(7, 7))
 	hs := make(fakeHosts, n)
-	p := benchPlacement{cands: Candidates{Allocations: make(map[string]rpc.Allocation, n),
-		Resources: make(map[string]map[string]Capacity, n)}}
+	p := benchPlacement{cands: Candidates{Roots: make(map[string]Candidate, n)}}
 	aggs := fakeAggregates{byHost: map[string]HostAggregates{}}
 	zone := []scheduler.Aggregate{{Name: "rack2", Metadata: map[string]string{"availability_zone": "az2"}}}
 	for i := range hs {
@@ -54,12 +53,10 @@ func benchFleet(n int) (fakeHosts, benchPlacement, fakeAggregates) {
 		if i%5 == 0 {
 			aggs.byHost[name] = HostAggregates{Zone: "az2", Aggregates: zone}
 		}
-		p.cands.Allocations[rp] = rpc.Allocation{rp: {"VCPU": 2, "MEMORY_MB": 4096, "DISK_GB": 20}}
-		p.cands.Resources[rp] = map[string]Capacity{
-			"VCPU":      {Capacity: 256, Used: r.Int64N(200)},
-			"MEMORY_MB": {Capacity: 262144, Used: r.Int64N(250000)},
-			"DISK_GB":   {Capacity: 2000, Used: r.Int64N(1900)},
-		}
+		p.cands.Roots[rp] = Candidate{Allocation: rpc.Allocation{rp: {"VCPU": 2, "MEMORY_MB": 4096, "DISK_GB": 20}},
+			VCPU:     Capacity{Capacity: 256, Used: r.Int64N(200)},
+			MemoryMB: Capacity{Capacity: 262144, Used: r.Int64N(250000)},
+			DiskGB:   Capacity{Capacity: 2000, Used: r.Int64N(1900)}}
 	}
 	return hs, p, aggs
 }
@@ -83,28 +80,32 @@ func BenchmarkSelectDestinations(b *testing.B) {
 			Image:  rpc.ImageMeta{Properties: map[string]string{"hw_architecture": "x86_64"}}}
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				spec.InstanceUUIDs = []string{fmt.Sprintf("i-%d", i)}
-				if _, err := s.SelectDestinations(context.Background(), spec); err != nil {
-					b.Fatal(err)
+			reportCPU(b, func() (i int) {
+				for b.Loop() {
+					i++
+					spec.InstanceUUIDs = []string{fmt.Sprintf("i-%d", i)}
+					if _, err := s.SelectDestinations(context.Background(), spec); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+				return i
+			})
 		})
 		b.Run(fmt.Sprintf("hosts=%d/10-instances", n), func(b *testing.B) {
 			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				spec.InstanceUUIDs = spec.InstanceUUIDs[:0]
-				for j := range 10 {
-					spec.InstanceUUIDs = append(spec.InstanceUUIDs, fmt.Sprintf("i-%d-%d", i, j))
+			reportCPU(b, func() (i int) {
+				for b.Loop() {
+					i++
+					spec.InstanceUUIDs = spec.InstanceUUIDs[:0]
+					for j := range 10 {
+						spec.InstanceUUIDs = append(spec.InstanceUUIDs, fmt.Sprintf("i-%d-%d", i, j))
+					}
+					if _, err := s.SelectDestinations(context.Background(), spec); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if _, err := s.SelectDestinations(context.Background(), spec); err != nil {
-					b.Fatal(err)
-				}
-			}
+				return i
+			})
 		})
 	}
 }

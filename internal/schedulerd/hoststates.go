@@ -31,17 +31,15 @@ func (b *hostStates) build(hosts []ComputeHost, cands Candidates) ([]scheduler.H
 		if h.ProviderUUID == "" {
 			continue
 		}
-		if _, ok := cands.Allocations[h.ProviderUUID]; !ok {
+		c, ok := cands.Roots[h.ProviderUUID]
+		if !ok {
 			continue
 		}
 		st := &states[n]
 		n++
 		at = append(at, i)
 		b.fill(st, h)
-		res := cands.Resources[h.ProviderUUID]
-		st.VCPU = summary(res["VCPU"])
-		st.MemoryMB = summary(res["MEMORY_MB"])
-		st.DiskGB = summary(res["DISK_GB"])
+		st.VCPU, st.MemoryMB, st.DiskGB = summary(c.VCPU), summary(c.MemoryMB), summary(c.DiskGB)
 	}
 	// Drop what the unused tail still points to from earlier decisions.
 	clear(states[n:])
@@ -70,7 +68,7 @@ func (b *hostStates) fill(st *scheduler.HostState, h *ComputeHost) {
 func missingHosts(hosts []ComputeHost, cands Candidates) []ComputeHost {
 	var out []ComputeHost
 	for _, h := range hosts {
-		if _, ok := cands.Allocations[h.ProviderUUID]; !ok || h.ProviderUUID == "" {
+		if _, ok := cands.Roots[h.ProviderUUID]; !ok || h.ProviderUUID == "" {
 			out = append(out, h)
 		}
 	}

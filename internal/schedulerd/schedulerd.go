@@ -55,11 +55,15 @@ type CandidateQuery struct {
 // Candidates are allocation candidates by the root provider (the compute
 // node) they allocate from.
 type Candidates struct {
-	// Allocations are one allocation request per root provider.
-	Allocations map[string]rpc.Allocation
-	// Resources are the providers' capacities and usage by class, as
-	// placement summarised them, by provider uuid.
-	Resources map[string]map[string]Capacity
+	Roots map[string]Candidate
+}
+
+// Candidate is one compute node placement offered: one allocation request
+// in its tree, and its capacities and usage as placement summarised them
+// (zero for a class it has no inventory of).
+type Candidate struct {
+	Allocation             rpc.Allocation
+	VCPU, MemoryMB, DiskGB Capacity
 }
 
 // Capacity is one class of a provider summary.
@@ -213,7 +217,7 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 		return nil, err
 	}
 	s.remember(out)
-	s.log.DebugContext(ctx, "scheduled", "instances", len(out), "candidates", len(cands.Allocations),
+	s.log.DebugContext(ctx, "scheduled", "instances", len(out), "candidates", len(cands.Roots),
 		"took", time.Since(start))
 	return out, nil
 }
@@ -321,7 +325,7 @@ func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []sche
 	choice := func(t scheduler.Target) rpc.HostChoice {
 		h := &hosts[at[t.Index]]
 		return rpc.HostChoice{Host: h.Host, Node: h.Node, ProviderUUID: h.ProviderUUID,
-			Allocation: cands.Allocations[h.ProviderUUID]}
+			Allocation: cands.Roots[h.ProviderUUID].Allocation}
 	}
 	out := make([]rpc.Selection, 0, len(chosen))
 	release := func() {

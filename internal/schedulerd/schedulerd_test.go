@@ -51,17 +51,16 @@ func (p *fakePlacement) AllocationCandidates(ctx context.Context, q CandidateQue
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queries = append(p.queries, q)
-	out := Candidates{Allocations: map[string]rpc.Allocation{}, Resources: map[string]map[string]Capacity{}}
+	out := Candidates{Roots: map[string]Candidate{}}
 	for rp := range p.capacity {
 		if (q.InTree != "" && rp != q.InTree) || !p.fits(rp, q.Resources) {
 			continue
 		}
-		out.Allocations[rp] = rpc.Allocation{rp: maps.Clone(q.Resources)}
-		res := map[string]Capacity{}
-		for class, c := range p.capacity[rp] {
-			res[class] = Capacity{Capacity: c, Used: p.used[rp][class]}
+		c := Candidate{Allocation: rpc.Allocation{rp: maps.Clone(q.Resources)}}
+		for class, dst := range map[string]*Capacity{"VCPU": &c.VCPU, "MEMORY_MB": &c.MemoryMB, "DISK_GB": &c.DiskGB} {
+			*dst = Capacity{Capacity: p.capacity[rp][class], Used: p.used[rp][class]}
 		}
-		out.Resources[rp] = res
+		out.Roots[rp] = c
 	}
 	for _, rp := range p.stealOnce {
 		maps.Copy(p.used[rp], p.capacity[rp])
