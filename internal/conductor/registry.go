@@ -29,6 +29,10 @@ type Registry struct {
 
 	mu       sync.RWMutex
 	services map[serviceKey]*ServiceStatus
+	// order holds the records by host then binary. It changes only when a
+	// service registers or is removed, so that listing thousands of hosts
+	// sorts nothing.
+	order []*ServiceStatus
 	// zoneOf, when set, names the zone a compute host's aggregates put it
 	// in ("" for none).
 	zoneOf func(host string) string
@@ -102,6 +106,8 @@ func (r *Registry) Report(rep rpc.ServiceReport) {
 		s = &ServiceStatus{ID: r.nextID, UUID: ServiceUUID(rep.Host, rep.Binary), Host: rep.Host,
 			Binary: rep.Binary, Zone: zone, CreatedAt: now}
 		r.services[k] = s
+		i, _ := slices.BinarySearchFunc(r.order, k, byKey)
+		r.order = slices.Insert(r.order, i, s)
 	}
 	s.LastSeen = now
 	s.Version = rep.Version
@@ -139,19 +145,37 @@ func (r *Registry) view(s *ServiceStatus, now time.Time) ServiceStatus {
 	return v
 }
 
+// byKey orders records by host, then binary.
+func byKey(s *ServiceStatus, k serviceKey) int {
+	return cmp.Or(cmp.Compare(s.Host, k.host), cmp.Compare(s.Binary, k.binary))
+}
+
 // Services lists every service, by host then binary.
 func (r *Registry) Services() []ServiceStatus {
 	now := r.now().UTC()
 	r.mu.RLock()
-	out := make([]ServiceStatus, 0, len(r.services))
-	for _, s := range r.services {
-		out = append(out, r.view(s, now))
+	defer r.mu.RUnlock()
+	out := make([]ServiceStatus, len(r.order))
+	for i, s := range r.order {
+		out[i] = r.view(s, now)
 	}
-	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b ServiceStatus) int {
-		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Binary, b.Binary))
-	})
 	return out
+}
+
+// EachCompute calls fn with each compute service, by host, and its
+// liveness now, under the registry's read lock, copying nothing: fn must
+// neither change s nor keep it nor call the registry. It may keep s.Node
+// and s.Instances, which the registry replaces on a heartbeat and never
+// changes in place.
+func (r *Registry) EachCompute(fn func(s *ServiceStatus, up bool)) {
+	now := r.now().UTC()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.order {
+		if s.Binary == rpc.BinaryCompute {
+			fn(s, r.up(s, now))
+		}
+	}
 }
 
 // Computes lists the compute services, by host.
@@ -256,5 +280,8 @@ func (r *Registry) Remove(host, binary string) bool {
 	k := serviceKey{host, binary}
 	_, ok := r.services[k]
 	delete(r.services, k)
+	if i, found := slices.BinarySearchFunc(r.order, k, byKey); found {
+		r.order = slices.Delete(r.order, i, i+1)
+	}
 	return ok
 }
