@@ -48,6 +48,21 @@ func BenchmarkSelect(b *testing.B) {
 				return n
 			})
 		})
+		specs := req
+		specs.Flavor.ExtraSpecs = map[string]string{"capabilities:hypervisor_type": "s== QEMU",
+			"capabilities:cpu_info:arch": "<or> x86_64 <or> aarch64", "capabilities:cpu_info:topology:cores": ">= 2"}
+		b.Run(fmt.Sprintf("hosts=%d/capabilities", n), func(b *testing.B) {
+			b.ReportAllocs()
+			reportCPU(b, func() (n int) {
+				for b.Loop() {
+					n++
+					if _, err := s.Select(specs, hosts); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return n
+			})
+		})
 		group := req
 		group.NumInstances = 10
 		group.Group = &ServerGroup{Policy: PolicyAntiAffinity, Members: []InstanceRef{{"i-1-0", "compute-00001"}}}

@@ -55,6 +55,7 @@ type CandidateQuery struct {
 // Candidates are allocation candidates by the root provider (the compute
 // node) they allocate from.
 type Candidates struct {
+	// Roots are the candidates by root provider uuid.
 	Roots map[string]Candidate
 }
 
@@ -80,8 +81,10 @@ type ComputeHost struct {
 	HypervisorType                 string
 	HypervisorVersion              int64
 	CPUInfo                        scheduler.CPUInfo
-	Supported                      []scheduler.SupportedInstance
-	Instances                      []string
+	// Supported and Instances are read only: they may be the service
+	// group's own.
+	Supported []scheduler.SupportedInstance
+	Instances []string
 	// Aggregates are the host aggregates the host is in.
 	Aggregates []scheduler.Aggregate
 }
