@@ -99,3 +99,41 @@ func TestAggregateMembershipMirroredToPlacement(t *testing.T) {
 		t.Fatalf("remove h1 mirrored %q; want %q", got, want)
 	}
 }
+
+// The aggregates' version moves with every change of an aggregate's hosts
+// or metadata, and with nothing else, so that the scheduler may keep the
+// aggregates while it stands.
+func TestAggregatesVersionMovesWithChanges(t *testing.T) {
+	t.Parallel()
+	svc := newService(t, func(_ *compute.Config, d *compute.Deps) {
+		d.Services = directory{{Host: "h1", Binary: "nova-compute"}}
+	})
+	v := svc.AggregatesVersion()
+	moved := func(what string, want bool) {
+		t.Helper()
+		now := svc.AggregatesVersion()
+		if (now != v) != want {
+			t.Errorf("%s: version %d after %d; moved %v, want %v", what, now, v, now != v, want)
+		}
+		v = now
+	}
+	a := must(svc.CreateAggregate(admin, "rack1", nil))(t)
+	id := strconv.FormatInt(a.ID, 10)
+	moved("create an empty aggregate", false)
+	must(svc.AddAggregateHost(admin, id, "h1"))(t)
+	moved("add a host", true)
+	if _, err := svc.AddAggregateHost(admin, id, "h1"); err == nil {
+		t.Fatal("added h1 twice")
+	}
+	moved("a refused change", false)
+	ssd := "true"
+	must(svc.SetAggregateMetadata(admin, id, map[string]*string{"ssd": &ssd}))(t)
+	moved("set metadata", true)
+	zone := "az1"
+	must(svc.UpdateAggregate(admin, id, compute.AggregateUpdate{Zone: &zone}))(t)
+	moved("set the zone", true)
+	must(svc.Aggregates(admin))(t)
+	moved("list aggregates", false)
+	must(svc.RemoveAggregateHost(admin, id, "h1"))(t)
+	moved("remove a host", true)
+}

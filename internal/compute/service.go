@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,6 +83,8 @@ type Service struct {
 	random   io.Reader
 	// placementAggregates is nil when membership is not mirrored.
 	placementAggregates PlacementAggregates
+	// aggregatesVersion counts the changes of aggregates in this process.
+	aggregatesVersion atomic.Uint64
 }
 
 // Deps are the collaborators of a Service.

@@ -108,6 +108,9 @@ type Config struct {
 	// MaxExplained bounds the hosts placement offered nothing on that a
 	// NoValidHost answer looks into to name the resource that was short.
 	MaxExplained int
+	// AggregatesTTL bounds how long the answer of VersionedAggregates is
+	// kept while their version stands; 0 is 10 seconds.
+	AggregatesTTL time.Duration
 }
 
 // Service is the scheduler service.
@@ -123,6 +126,9 @@ type Service struct {
 	groups Groups
 	// aggregates is nil when hosts are in no aggregates.
 	aggregates Aggregates
+	now        func() time.Time
+	aggMu      sync.Mutex // guards aggCache
+	aggCache   *aggregateCache
 
 	// mu makes one decision at a time; see the package comment.
 	mu sync.Mutex
@@ -143,11 +149,14 @@ func New(cfg Config, sched *scheduler.Scheduler, p Placement, hosts Hosts, log *
 	if cfg.MaxExplained <= 0 {
 		cfg.MaxExplained = 50
 	}
+	if cfg.AggregatesTTL <= 0 {
+		cfg.AggregatesTTL = defaultAggregatesTTL
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, sched: sched, placement: p, hosts: hosts, log: log, dedupe: bus.NewDedupe(4096),
-		placed: map[string]string{}}
+		placed: map[string]string{}, now: time.Now}
 }
 
 // UseGroups makes the scheduler enforce the server group policies of the
