@@ -1,6 +1,9 @@
 package scheduler
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // aggregateInstanceExtraSpecsFilter is nova's
 // AggregateInstanceExtraSpecsFilter: every flavor extra spec that has no
@@ -33,6 +36,9 @@ var aggregateInstanceExtraSpecsFilter = &filter{
 		if len(wants) == 0 {
 			return nil
 		}
+		// In the order of their keys, so that a host failing several is
+		// always reported by the same one.
+		slices.SortFunc(wants, func(a, b want) int { return strings.Compare(a.key, b.key) })
 		return func(c *candidate) (string, bool) {
 			for i := range wants {
 				w := &wants[i]

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,6 +49,9 @@ var computeCapabilitiesFilter = &filter{
 		if len(wants) == 0 {
 			return nil
 		}
+		// In the order of their names, so that a host failing several is
+		// always reported by the same one.
+		slices.SortFunc(wants, func(a, b want) int { return strings.Compare(a.name, b.name) })
 		return func(c *candidate) (string, bool) {
 			for i := range wants {
 				w := &wants[i]

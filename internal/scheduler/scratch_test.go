@@ -2,7 +2,9 @@ package scheduler
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +51,31 @@ func TestSelectCarriesNothingToTheNextCall(t *testing.T) {
 	var nv *NoValidHostError
 	if !errors.As(err, &nv) || nv.Hosts != 2 || len(nv.Filters) != 1 || nv.Filters[0].Rejected != 2 {
 		t.Fatalf("64 VCPUs on two hosts: %#v", err)
+	}
+}
+
+// A host that fails several extra specs is always reported by the same
+// one, whatever order the flavor's specs come in.
+func TestRejectionReasonsAreRepeatable(t *testing.T) {
+	t.Parallel()
+	s := mustNew(t, testOptions())
+	req := Request{NumInstances: 1, Flavor: Flavor{VCPUs: 1, MemoryMB: 512, RootGB: 1, ExtraSpecs: map[string]string{}}}
+	for i := range 8 {
+		req.Flavor.ExtraSpecs[fmt.Sprintf("capabilities:k%d", i)] = "x"
+	}
+	var first string
+	for range 20 {
+		_, err := s.Select(req, []HostState{newHost("h1")})
+		if err == nil {
+			t.Fatal("a host without the capabilities was chosen")
+		}
+		if first == "" {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("reason %q, earlier %q", err.Error(), first)
+		}
+	}
+	if !strings.Contains(first, "reports no k0") {
+		t.Errorf("reason %q; want the first spec by name", first)
 	}
 }
