@@ -83,7 +83,8 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 		Counters:     serverGroupCounters(store),
 		Log:          log,
 
-		ConsoleTokens: servers.ConsoleTokens,
+		ConsoleTokens:       servers.ConsoleTokens,
+		PlacementAggregates: servers.PlacementAggregates,
 	}), nil
 }
 

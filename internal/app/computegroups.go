@@ -75,6 +75,12 @@ func (a schedulerAggregates) HostAggregates(ctx context.Context) (map[string]sch
 	return out, nil
 }
 
+// AggregatesVersion lets the scheduler keep the aggregates between
+// decisions until they change.
+func (a schedulerAggregates) AggregatesVersion() uint64 { return a.svc.AggregatesVersion() }
+
+var _ schedulerd.VersionedAggregates = schedulerAggregates{}
+
 // computeZoneOf returns the zone the aggregates put a compute host in, read
 // from the zoned service list (kept in memory, refreshed on aggregate
 // changes); "" when the host has none.

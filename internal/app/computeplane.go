@@ -40,6 +40,8 @@ type computePlane struct {
 	agents   []*agent.Agent
 	fakes    map[string]*fake.Driver
 	stops    map[string]func(context.Context) error
+	// aggregates mirrors host aggregate membership into placement.
+	aggregates *placementAggregates
 }
 
 // defaultServiceUser is the compute service's user in identity when
@@ -72,8 +74,9 @@ func (c *Cloud) openComputePlane(ctx context.Context) error {
 		return err
 	}
 	c.plane = &computePlane{bus: b, registry: reg, fakes: map[string]*fake.Driver{},
-		stops:  map[string]func(context.Context) error{},
-		client: conductor.NewClient(b, reg, c.log.With("service", "compute"))}
+		stops:      map[string]func(context.Context) error{},
+		client:     conductor.NewClient(b, reg, c.log.With("service", "compute")),
+		aggregates: &placementAggregates{reg: reg}}
 	return nil
 }
 
@@ -111,7 +114,8 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 	images := computeImages{svc: c.Image, url: c.ImageURL}
 	c.plane.client.DiscardImagesWith(images)
 	dir := serviceDirectory{c.plane.registry}
-	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir}
+	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir,
+		PlacementAggregates: c.plane.aggregates}
 }
 
 // startComputePlane starts the conductor and the scheduler on the bus,
@@ -122,6 +126,7 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context, sc serviceClients
 	cfg := c.cfg
 	log := c.log.With("service", "compute")
 	pl := newPlacementClient(sc.placement)
+	p.aggregates.client.Store(&pl)
 	host := cfg.HostName()
 	reportEvery := time.Duration(cfg.Compute.ReportInterval) * time.Second
 	c.goRun(func() { p.registry.Run(runCtx, reportEvery) })
@@ -397,10 +402,19 @@ func (d serviceDirectory) Services(ctx context.Context) ([]compute.ServiceRecord
 type schedulerHosts struct{ reg *conductor.Registry }
 
 func (h schedulerHosts) ComputeHosts(ctx context.Context) ([]schedulerd.ComputeHost, error) {
-	svcs := h.reg.Computes()
-	out := make([]schedulerd.ComputeHost, 0, len(svcs))
-	for _, s := range svcs {
-		ch := schedulerd.ComputeHost{Host: s.Host, Node: s.Host, Zone: s.Zone, Up: s.Up, Disabled: s.Disabled,
+	// Count first, so that the hosts and their supported instances (which
+	// share one array) are allocated once.
+	hosts, triples := 0, 0
+	h.reg.EachCompute(func(s *conductor.ServiceStatus, _ bool) {
+		hosts++
+		if s.Node != nil {
+			triples += len(s.Node.SupportedInstances)
+		}
+	})
+	out := make([]schedulerd.ComputeHost, 0, hosts)
+	supported := make([]scheduler.SupportedInstance, 0, triples)
+	h.reg.EachCompute(func(s *conductor.ServiceStatus, up bool) {
+		ch := schedulerd.ComputeHost{Host: s.Host, Node: s.Host, Zone: s.Zone, Up: up, Disabled: s.Disabled,
 			DisabledReason: s.DisabledReason, Instances: s.Instances}
 		if n := s.Node; n != nil {
 			ch.Node, ch.ProviderUUID = n.Node, n.ProviderUUID
@@ -408,13 +422,17 @@ func (h schedulerHosts) ComputeHosts(ctx context.Context) ([]schedulerd.ComputeH
 			ch.CPUInfo = scheduler.CPUInfo{Arch: n.CPUInfo.Arch, Vendor: n.CPUInfo.Vendor, Model: n.CPUInfo.Model,
 				Features: n.CPUInfo.Features, Topology: scheduler.CPUTopology{Sockets: n.CPUInfo.Sockets,
 					Cores: n.CPUInfo.Cores, Threads: n.CPUInfo.Threads}}
+			start := len(supported)
 			for _, si := range n.SupportedInstances {
-				ch.Supported = append(ch.Supported, scheduler.SupportedInstance{Arch: si[0], HypervisorType: si[1],
+				supported = append(supported, scheduler.SupportedInstance{Arch: si[0], HypervisorType: si[1],
 					VMMode: si[2]})
+			}
+			if len(supported) > start {
+				ch.Supported = supported[start:len(supported):len(supported)]
 			}
 		}
 		out = append(out, ch)
-	}
+	})
 	return out, nil
 }
 

@@ -8,15 +8,19 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/nimbus-cloud/nimbus/internal/agent"
+	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/conductor"
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
 	"github.com/nimbus-cloud/nimbus/internal/scheduler"
 	"github.com/nimbus-cloud/nimbus/internal/schedulerd"
@@ -68,7 +72,8 @@ type wireProviderSummary struct {
 }
 
 // AllocationCandidates asks GET /allocation_candidates and keeps the first
-// allocation request of each provider tree, keyed by its root.
+// allocation request of each provider tree, keyed by its root, with the
+// root's summary.
 func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.CandidateQuery) (schedulerd.Candidates, error) {
 	classes := make([]string, 0, len(q.Resources))
 	for class, n := range q.Resources {
@@ -92,15 +97,7 @@ func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.
 	if err != nil {
 		return schedulerd.Candidates{}, fmt.Errorf("GET /allocation_candidates: %w", err)
 	}
-	out := schedulerd.Candidates{Allocations: map[string]rpc.Allocation{},
-		Resources: make(map[string]map[string]schedulerd.Capacity, len(body.ProviderSummaries))}
-	for uuid, s := range body.ProviderSummaries {
-		res := make(map[string]schedulerd.Capacity, len(s.Resources))
-		for class, r := range s.Resources {
-			res[class] = schedulerd.Capacity{Capacity: r.Capacity, Used: r.Used}
-		}
-		out.Resources[uuid] = res
-	}
+	out := schedulerd.Candidates{Roots: make(map[string]schedulerd.Candidate, len(body.ProviderSummaries))}
 	for _, ar := range body.AllocationRequests {
 		alloc := rpc.Allocation{}
 		root := ""
@@ -115,9 +112,16 @@ func (p placementClient) AllocationCandidates(ctx context.Context, q schedulerd.
 		if root == "" {
 			continue
 		}
-		if _, seen := out.Allocations[root]; !seen {
-			out.Allocations[root] = alloc
+		if _, seen := out.Roots[root]; seen {
+			continue
 		}
+		c := schedulerd.Candidate{Allocation: alloc}
+		if s, ok := body.ProviderSummaries[root]; ok {
+			c.VCPU = schedulerd.Capacity(s.Resources["VCPU"])
+			c.MemoryMB = schedulerd.Capacity(s.Resources["MEMORY_MB"])
+			c.DiskGB = schedulerd.Capacity(s.Resources["DISK_GB"])
+		}
+		out.Roots[root] = c
 	}
 	return out, nil
 }
@@ -359,4 +363,89 @@ func (f imageFetcher) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete image %s: %w", id, err)
 	}
 	return nil
+}
+
+// providerAggregates is GET /resource_providers/{uuid}/aggregates: the
+// provider's aggregates and generation (1.19+).
+func (p placementClient) providerAggregates(ctx context.Context, uuid string) ([]string, int64, error) {
+	var body struct {
+		Aggregates []string `json:"aggregates"`
+		Generation int64    `json:"resource_provider_generation"`
+	}
+	if _, err := p.sc.Get(ctx, p.sc.ServiceURL("resource_providers", uuid, "aggregates"), &body, nil); err != nil {
+		return nil, 0, fmt.Errorf("GET aggregates of %s: %w", uuid, err)
+	}
+	return body.Aggregates, body.Generation, nil
+}
+
+// setProviderAggregates is PUT /resource_providers/{uuid}/aggregates
+// guarded by the provider's generation; false is placement's 409.
+func (p placementClient) setProviderAggregates(ctx context.Context, uuid string, generation int64, aggs []string) (bool, error) {
+	body := map[string]any{"aggregates": aggs, "resource_provider_generation": generation}
+	_, err := p.sc.Put(ctx, p.sc.ServiceURL("resource_providers", uuid, "aggregates"), body, nil,
+		&gophercloud.RequestOpts{OkCodes: []int{http.StatusOK}})
+	if status(err) == http.StatusConflict {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("PUT aggregates of %s: %w", uuid, err)
+	}
+	return true, nil
+}
+
+// aggregateAttempts bounds the reads and writes of a provider's aggregates
+// when other writers keep moving its generation, as nova's report client
+// tries four times.
+const aggregateAttempts = 4
+
+// placementAggregates mirrors host aggregate membership into placement for
+// the compute API: the host's compute node is found in the service group,
+// its provider's aggregates read and written back with the aggregate added
+// or removed. The placement client is set once the compute plane has the
+// service's credentials; until then a change is refused with an error (the
+// compute API logs it).
+type placementAggregates struct {
+	reg    *conductor.Registry
+	client atomic.Pointer[placementClient]
+}
+
+var _ compute.PlacementAggregates = (*placementAggregates)(nil)
+
+func (a *placementAggregates) AggregateAddHost(ctx context.Context, aggregateUUID, host string) error {
+	return a.update(ctx, aggregateUUID, host, true)
+}
+
+func (a *placementAggregates) AggregateRemoveHost(ctx context.Context, aggregateUUID, host string) error {
+	return a.update(ctx, aggregateUUID, host, false)
+}
+
+func (a *placementAggregates) update(ctx context.Context, aggregateUUID, host string, add bool) error {
+	pc := a.client.Load()
+	if pc == nil {
+		return errors.New("placement is not reachable yet: the compute plane has not started")
+	}
+	st, ok := a.reg.Compute(host)
+	if !ok || st.Node == nil || st.Node.ProviderUUID == "" {
+		return fmt.Errorf("compute host %s has reported no resource provider", host)
+	}
+	rp := st.Node.ProviderUUID
+	for range aggregateAttempts {
+		aggs, gen, err := pc.providerAggregates(ctx, rp)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(aggs, aggregateUUID) == add {
+			return nil
+		}
+		if add {
+			aggs = append(aggs, aggregateUUID)
+		} else {
+			aggs = slices.DeleteFunc(aggs, func(u string) bool { return u == aggregateUUID })
+		}
+		done, err := pc.setProviderAggregates(ctx, rp, gen, aggs)
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("set the aggregates of resource provider %s: its generation kept changing", rp)
 }

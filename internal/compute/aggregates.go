@@ -296,6 +296,7 @@ func (s *Service) AddAggregateHost(ctx context.Context, id, host string) (Aggreg
 	}
 	s.log.InfoContext(ctx, "host added to aggregate", "aggregate_id", a.ID, "host", host)
 	s.zonesChanged(ctx)
+	s.mirrorAggregateHost(ctx, a, host, true)
 	return s.reread(ctx, as, id, a.ID)
 }
 
@@ -314,6 +315,7 @@ func (s *Service) RemoveAggregateHost(ctx context.Context, id, host string) (Agg
 	}
 	s.log.InfoContext(ctx, "host removed from aggregate", "aggregate_id", a.ID, "host", host)
 	s.zonesChanged(ctx)
+	s.mirrorAggregateHost(ctx, a, host, false)
 	return s.reread(ctx, as, id, a.ID)
 }
 
@@ -451,9 +453,16 @@ func (z *ZonedServices) refreshLater() {
 	z.mu.Unlock()
 }
 
-// zonesChanged reloads the zones a ZonedServices directory shows, after an
-// aggregate's hosts or zone changed in this process.
+// AggregatesVersion moves whenever an aggregate's hosts or metadata change
+// in this process, so that readers of HostAggregates may keep its answer
+// while it stands.
+func (s *Service) AggregatesVersion() uint64 { return s.aggregatesVersion.Load() }
+
+// zonesChanged moves the aggregates' version and reloads the zones a
+// ZonedServices directory shows, after an aggregate's hosts or metadata
+// changed in this process.
 func (s *Service) zonesChanged(ctx context.Context) {
+	s.aggregatesVersion.Add(1)
 	z, ok := s.services.(*ZonedServices)
 	if !ok {
 		return

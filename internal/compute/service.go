@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,6 +82,10 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 	random   io.Reader
+	// placementAggregates is nil when membership is not mirrored.
+	placementAggregates PlacementAggregates
+	// aggregatesVersion counts the changes of aggregates in this process.
+	aggregatesVersion atomic.Uint64
 }
 
 // Deps are the collaborators of a Service.
@@ -106,8 +111,11 @@ type Deps struct {
 	Conductor Conductor
 	// Images is the image service servers boot from and snapshot into.
 	Images ImageService
-	Log    *slog.Logger
-	Now    func() time.Time
+	// PlacementAggregates mirrors host aggregate membership into
+	// placement; nil mirrors nothing.
+	PlacementAggregates PlacementAggregates
+	Log                 *slog.Logger
+	Now                 func() time.Time
 	// NewID returns the id of a flavor created without one and of new
 	// servers; nil: random UUIDs.
 	NewID func() string
@@ -155,7 +163,7 @@ func New(cfg Config, d Deps) *Service {
 	}
 	return &Service{cfg: cfg, store: d.Store, inst: is, authz: d.Authz, projects: d.Projects, counters: counters,
 		services: d.Services, group: d.ServiceAdmin, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
-		newID: d.NewID, random: d.Random, consoles: d.ConsoleTokens}
+		newID: d.NewID, random: d.Random, consoles: d.ConsoleTokens, placementAggregates: d.PlacementAggregates}
 }
 
 // ServesServers reports whether the service has what servers need: a

@@ -40,6 +40,10 @@ type Registry struct {
 
 	mu       sync.RWMutex
 	services map[serviceKey]*entry
+	// order holds the records by host then binary. It changes only when a
+	// service registers or is removed, so that listing thousands of hosts
+	// sorts nothing.
+	order []*entry
 	// zoneOf, when set, names the zone a compute host's aggregates put it
 	// in ("" for none).
 	zoneOf func(host string) string
@@ -219,7 +223,7 @@ func (r *Registry) Report(rep rpc.ServiceReport) {
 		} else {
 			s.pending = true
 		}
-		r.services[k] = s
+		r.add(k, s)
 	}
 	s.LastSeen = now
 	s.Version = rep.Version
@@ -394,7 +398,7 @@ func (r *Registry) merge(rows []StoredService) {
 		s, ok := r.services[k]
 		if !ok {
 			s = &entry{ServiceStatus: ServiceStatus{Host: row.Host, Binary: row.Binary, Zone: r.zoneOfBinary(row.Binary)}}
-			r.services[k] = s
+			r.add(k, s)
 		}
 		s.pending = false
 		s.ID, s.UUID, s.CreatedAt = row.ID, row.UUID, row.CreatedAt
@@ -417,7 +421,7 @@ func (r *Registry) merge(rows []StoredService) {
 	}
 	for k, s := range r.services {
 		if !stored[k] && !s.pending {
-			delete(r.services, k)
+			r.drop(k)
 		}
 	}
 }
@@ -446,19 +450,52 @@ func (r *Registry) view(s *entry, now time.Time) ServiceStatus {
 	return v
 }
 
+// add records a new service under k; the caller holds r.mu.
+func (r *Registry) add(k serviceKey, s *entry) {
+	r.services[k] = s
+	i, _ := slices.BinarySearchFunc(r.order, k, byKey)
+	r.order = slices.Insert(r.order, i, s)
+}
+
+// drop forgets the service under k; the caller holds r.mu.
+func (r *Registry) drop(k serviceKey) {
+	delete(r.services, k)
+	if i, found := slices.BinarySearchFunc(r.order, k, byKey); found {
+		r.order = slices.Delete(r.order, i, i+1)
+	}
+}
+
+// byKey orders records by host, then binary.
+func byKey(s *entry, k serviceKey) int {
+	return cmp.Or(cmp.Compare(s.Host, k.host), cmp.Compare(s.Binary, k.binary))
+}
+
 // Services lists every service, by host then binary.
 func (r *Registry) Services() []ServiceStatus {
 	now := r.now().UTC()
 	r.mu.RLock()
-	out := make([]ServiceStatus, 0, len(r.services))
-	for _, s := range r.services {
-		out = append(out, r.view(s, now))
+	defer r.mu.RUnlock()
+	out := make([]ServiceStatus, len(r.order))
+	for i, s := range r.order {
+		out[i] = r.view(s, now)
 	}
-	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b ServiceStatus) int {
-		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Binary, b.Binary))
-	})
 	return out
+}
+
+// EachCompute calls fn with each compute service, by host, and its
+// liveness now, under the registry's read lock, copying nothing: fn must
+// neither change s nor keep it nor call the registry. It may keep s.Node
+// and s.Instances, which the registry replaces on a heartbeat and never
+// changes in place.
+func (r *Registry) EachCompute(fn func(s *ServiceStatus, up bool)) {
+	now := r.now().UTC()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.order {
+		if s.Binary == rpc.BinaryCompute {
+			fn(&s.ServiceStatus, r.up(s, now))
+		}
+	}
 }
 
 // Computes lists the compute services, by host.
@@ -552,7 +589,7 @@ func (r *Registry) Remove(ctx context.Context, host, binary string) error {
 	k := serviceKey{host, binary}
 	return r.change(ctx, host, binary, func(st ServiceStore, _ time.Time) error {
 		return st.DeleteService(ctx, host, binary)
-	}, func(*entry) { delete(r.services, k) })
+	}, func(*entry) { r.drop(k) })
 }
 
 // change applies an operator's change to a known service: write to the

@@ -38,22 +38,45 @@ func BenchmarkSelect(b *testing.B) {
 			AvailabilityZone: "nova", ImageProperties: map[string]string{"hw_architecture": "x86_64"}}
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Select(req, hosts); err != nil {
-					b.Fatal(err)
+			reportCPU(b, func() (n int) {
+				for b.Loop() {
+					n++
+					if _, err := s.Select(req, hosts); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+				return n
+			})
+		})
+		specs := req
+		specs.Flavor.ExtraSpecs = map[string]string{"capabilities:hypervisor_type": "s== QEMU",
+			"capabilities:cpu_info:arch": "<or> x86_64 <or> aarch64", "capabilities:cpu_info:topology:cores": ">= 2"}
+		b.Run(fmt.Sprintf("hosts=%d/capabilities", n), func(b *testing.B) {
+			b.ReportAllocs()
+			reportCPU(b, func() (n int) {
+				for b.Loop() {
+					n++
+					if _, err := s.Select(specs, hosts); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return n
+			})
 		})
 		group := req
 		group.NumInstances = 10
 		group.Group = &ServerGroup{Policy: PolicyAntiAffinity, Members: []InstanceRef{{"i-1-0", "compute-00001"}}}
 		b.Run(fmt.Sprintf("hosts=%d/anti-affinity-10-instances", n), func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Select(group, hosts); err != nil {
-					b.Fatal(err)
+			reportCPU(b, func() (n int) {
+				for b.Loop() {
+					n++
+					if _, err := s.Select(group, hosts); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+				return n
+			})
 		})
 	}
 }

@@ -28,6 +28,26 @@ type filter struct {
 	summarize func(sp *spec, rejected []*candidate) string
 }
 
+// The order filters run in, for one request (see requestChain):
+//
+//  1. the request's own restrictions, which keep few hosts and cost a
+//     comparison each: RetryFilter (hosts tried already), then
+//     RequestedDestination (forced or requested hosts);
+//  2. enabled_filters in the operator's order, as nova runs them, so that
+//     a NoValidHost names the filter the operator expects; the default
+//     order puts the cheap checks that remove whole groups of hosts first
+//     (AvailabilityZoneFilter, ComputeFilter) and the ones that read more
+//     of each host after (ComputeCapabilitiesFilter, ImagePropertiesFilter,
+//     then the group filters, which run again for each instance);
+//  3. the resource checks placement makes (CoreFilter, RamFilter,
+//     DiskFilter) unless enabled_filters placed them, so that a host down
+//     or disabled is reported as such rather than as full.
+//
+// A filter whose prepare finds nothing to check in the request drops out
+// of the chain; each filter's per-request work (parsing extra specs, image
+// properties, canonical names, group membership) is done once in prepare,
+// and its check reads the host without allocating.
+
 // filters are the filters enabled_filters may name.
 var filters = map[string]*filter{
 	"AvailabilityZoneFilter":            availabilityZoneFilter,

@@ -1,6 +1,9 @@
 package scheduler
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // aggregateInstanceExtraSpecsFilter is nova's
 // AggregateInstanceExtraSpecsFilter: every flavor extra spec that has no
@@ -11,22 +14,34 @@ var aggregateInstanceExtraSpecsFilter = &filter{
 	name: "AggregateInstanceExtraSpecsFilter",
 	once: true,
 	prepare: func(sp *spec) check {
-		type want struct{ key, req string }
+		// Each requirement and its reasons are made once per request.
+		type want struct {
+			key             string
+			req             specReq
+			unset, mismatch string
+		}
 		var wants []want
 		for key, req := range sp.req.Flavor.ExtraSpecs {
 			scope, rest, scoped := strings.Cut(key, ":")
 			switch {
 			case !scoped:
-				wants = append(wants, want{key, req})
 			case scope == "aggregate_instance_extra_specs":
-				wants = append(wants, want{rest, req})
+				key = rest
+			default:
+				continue
 			}
+			wants = append(wants, want{key: key, req: parseSpec(req), unset: "no aggregate sets " + key,
+				mismatch: "aggregate " + key + " does not match " + req})
 		}
 		if len(wants) == 0 {
 			return nil
 		}
+		// In the order of their keys, so that a host failing several is
+		// always reported by the same one.
+		slices.SortFunc(wants, func(a, b want) int { return strings.Compare(a.key, b.key) })
 		return func(c *candidate) (string, bool) {
-			for _, w := range wants {
+			for i := range wants {
+				w := &wants[i]
 				found, matched := false, false
 				for _, a := range c.h.Aggregates {
 					v, ok := a.Metadata[w.key]
@@ -35,7 +50,7 @@ var aggregateInstanceExtraSpecsFilter = &filter{
 					}
 					found = true
 					for val := range strings.SplitSeq(v, ",") {
-						if matchSpec(strings.TrimSpace(val), w.req) {
+						if w.req.match(strings.TrimSpace(val)) {
 							matched = true
 							break
 						}
@@ -45,10 +60,10 @@ var aggregateInstanceExtraSpecsFilter = &filter{
 					}
 				}
 				if !found {
-					return "no aggregate sets " + w.key, false
+					return w.unset, false
 				}
 				if !matched {
-					return "aggregate " + w.key + " does not match " + w.req, false
+					return w.mismatch, false
 				}
 			}
 			return "", true

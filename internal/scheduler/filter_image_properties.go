@@ -119,18 +119,21 @@ func (r *imageRequirement) check(c *candidate) (string, bool) {
 	return fmt.Sprintf("CPU has %d physical address bits, image needs %d", h.CPUInfo.MaxPhysAddrBits, r.bits), false
 }
 
+// matches compares canonical names; a host's name equal to the image's
+// canonical one is canonical already, which spares the lookups for the
+// usual host.
 func (r *imageRequirement) matches(si SupportedInstance) bool {
-	if r.arch != "" {
+	if r.arch != "" && si.Arch != r.arch {
 		if a, _ := canonicalArch(si.Arch); a != r.arch {
 			return false
 		}
 	}
-	if r.hvType != "" {
+	if r.hvType != "" && si.HypervisorType != r.hvType {
 		if h, _ := canonicalHVType(si.HypervisorType); h != r.hvType {
 			return false
 		}
 	}
-	if r.vmMode != "" {
+	if r.vmMode != "" && si.VMMode != r.vmMode {
 		if m, _ := canonicalVMMode(si.VMMode); m != r.vmMode {
 			return false
 		}

@@ -58,7 +58,7 @@ func verdict(t *testing.T, name string, o Options, req Request, h HostState) (st
 	if req.NumInstances == 0 && len(req.InstanceUUIDs) == 0 {
 		req.NumInstances = 1
 	}
-	sp, err := s.newSpec(&req, []HostState{h})
+	sp, err := s.newSpec(&req, []HostState{h}, getScratch(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,3 +136,57 @@ func TestHostCapabilities(t *testing.T) {
 }
 
 func splitPath(p string) []string { return strings.Split(p, ":") }
+
+// The capabilities read directly (without boxing values or building
+// cpu_info's map) render as they do through the attributes, on hosts with
+// and without the optional ones.
+func TestDirectCapabilitiesAgreeWithTheAttributes(t *testing.T) {
+	t.Parallel()
+	full := hostWith("h1", func(h *HostState) {
+		h.CPUInfo.MaxPhysAddrBits = 46
+		h.Node, h.Instances, h.Stats = "node1", []Instance{{UUID: "a"}}, map[string]string{"gpus": "2"}
+		h.VCPU.Used, h.MemoryMB.Reserved, h.MemoryMB.AllocationRatio, h.DiskGB.Used = 3, 512, 1.5, 40
+	})
+	bare := hostWith("h2", func(h *HostState) { h.CPUInfo = CPUInfo{} })
+	paths := []string{"cpu_info:arch", "cpu_info:vendor", "cpu_info:model", "cpu_info:topology:sockets",
+		"cpu_info:topology:cores", "cpu_info:topology:threads", "cpu_info:maxphysaddr:bits"}
+	for _, h := range []HostState{full, bare} {
+		c := &candidate{h: &h, extra: Resources{VCPU: 1, MemoryMB: 1024, DiskGB: 10}, placed: 1}
+		for _, stat := range []string{"gpus", "fpgas"} {
+			leaf, ok, known := directCapability(c, []string{stat})
+			mv, mok := attributeAt(c, []string{stat})
+			if !known || leaf != mv || ok != mok {
+				t.Errorf("stat %s on %s: %q, %v directly; %q, %v as an attribute", stat, h.Host, leaf, ok, mv, mok)
+			}
+		}
+		for _, p := range paths {
+			leaf, ok, known := directCapability(c, splitPath(p))
+			if !known {
+				t.Errorf("%s is not read directly", p)
+				continue
+			}
+			mv, mok := attributeAt(c, splitPath(p))
+			if leaf != mv || ok != mok {
+				t.Errorf("%s on %s: %q, %v directly; %q, %v through the map", p, h.Host, leaf, ok, mv, mok)
+			}
+		}
+		for name := range hostAttributes {
+			leaf, ok, known := directCapability(c, []string{name})
+			mv, mok := attributeAt(c, []string{name})
+			if name == "cpu_info" {
+				if known {
+					t.Error("cpu_info is read directly; want it through the map")
+				}
+				continue
+			}
+			if !known || leaf != mv || ok != mok {
+				t.Errorf("%s on %s: %q, %v, %v directly; %q, %v as an attribute", name, h.Host, leaf, ok, known, mv, mok)
+			}
+		}
+		for _, p := range []string{"cpu_info", "cpu_info:features", "cpu_info:topology", "cpu_info:arch:bits", "host:name"} {
+			if _, _, known := directCapability(c, splitPath(p)); known {
+				t.Errorf("%s is read directly; want it through the map", p)
+			}
+		}
+	}
+}

@@ -132,11 +132,13 @@ func (s *Scheduler) Select(req Request, hosts []HostState) ([]Selection, error) 
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	sp, err := s.newSpec(&req, hosts)
+	sc := getScratch(len(hosts))
+	defer sc.release()
+	sp, err := s.newSpec(&req, hosts, sc)
 	if err != nil {
 		return nil, err
 	}
-	pool := make([]*candidate, len(sp.cands))
+	pool := sc.pool[:len(sp.cands)]
 	for i := range sp.cands {
 		pool[i] = &sp.cands[i]
 	}

@@ -1,5 +1,7 @@
 package scheduler
 
+import "sync"
+
 // spec is one Select call's working state: the request, the resources each
 // instance needs, the filter chain with each filter's per-request check, and
 // the candidates.
@@ -26,13 +28,14 @@ type spec struct {
 	changed []*candidate
 
 	weighers []activeWeigher
-	buf      []float64
+	// sc holds the buffers of the candidates and the weighers' values.
+	sc *scratch
 }
 
 // newSpec prepares a Select: candidates, the group's members per host, the
 // chain of filters this request needs, and the weighers.
-func (s *Scheduler) newSpec(req *Request, hosts []HostState) (*spec, error) {
-	sp := &spec{req: req, opts: &s.opts}
+func (s *Scheduler) newSpec(req *Request, hosts []HostState, sc *scratch) (*spec, error) {
+	sp := &spec{req: req, opts: &s.opts, sc: sc}
 	if !req.Rebuild {
 		need, err := req.Resources()
 		if err != nil {
@@ -40,7 +43,7 @@ func (s *Scheduler) newSpec(req *Request, hosts []HostState) (*spec, error) {
 		}
 		sp.need = need
 	}
-	sp.cands = make([]candidate, len(hosts))
+	sp.cands = sc.cands[:len(hosts)]
 	for i := range hosts {
 		sp.cands[i] = candidate{h: &hosts[i], index: i}
 	}
@@ -81,20 +84,28 @@ func (s *Scheduler) requestChain(req *Request) []*filter {
 }
 
 // countGroup counts the group's members on each host, from the members'
-// hosts and from the instances the hosts report, each member once.
+// hosts and from the instances the hosts report, each member once. One
+// map, read once per instance a host reports, tells members and the
+// request's own instances apart.
 func (sp *spec) countGroup() {
 	g := sp.req.Group
 	sp.groupHosts = map[string]int{}
-	members := make(map[string]string, len(g.Members)) // uuid -> host
+	type role struct {
+		memberHost string
+		member     bool
+		self       bool
+	}
+	roles := make(map[string]role, len(g.Members)+len(sp.req.InstanceUUIDs))
 	for _, m := range g.Members {
-		members[m.UUID] = m.Host
+		roles[m.UUID] = role{memberHost: m.Host, member: true}
 		if m.Host != "" {
 			sp.groupHosts[m.Host]++
 		}
 	}
-	self := map[string]bool{}
 	for _, u := range sp.req.InstanceUUIDs {
-		self[u] = true
+		r := roles[u]
+		r.self = true
+		roles[u] = r
 	}
 	placed := make(map[string]int, len(sp.groupHosts))
 	for h, n := range sp.groupHosts {
@@ -102,13 +113,19 @@ func (sp *spec) countGroup() {
 	}
 	for i := range sp.cands {
 		c := &sp.cands[i]
-		c.groupCount = placed[c.h.Host]
+		if len(placed) > 0 {
+			c.groupCount = placed[c.h.Host]
+		}
 		for _, inst := range c.h.Instances {
-			if host, member := members[inst.UUID]; member && host != c.h.Host {
+			r, ok := roles[inst.UUID]
+			if !ok {
+				continue
+			}
+			if r.member && r.memberHost != c.h.Host {
 				c.groupCount++
 				sp.groupHosts[c.h.Host]++
 			}
-			if self[inst.UUID] {
+			if r.self {
 				if sp.selfHost == nil {
 					sp.selfHost = map[string]*candidate{}
 				}
@@ -116,4 +133,37 @@ func (sp *spec) countGroup() {
 			}
 		}
 	}
+}
+
+// scratch is the memory of one Select over many hosts: the candidates,
+// the pool of those still passing, and the weighers' values. Select takes
+// one from scratches and gives it back, so that a scheduler deciding one
+// request after another over thousands of hosts reuses the same arrays.
+type scratch struct {
+	cands []candidate
+	pool  []*candidate
+	vals  []float64
+	// used is how many candidates the Select filled.
+	used int
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// getScratch returns a scratch with room for n hosts.
+func getScratch(n int) *scratch {
+	sc := scratches.Get().(*scratch)
+	if cap(sc.cands) < n {
+		sc.cands = make([]candidate, n)
+		sc.pool = make([]*candidate, n)
+		sc.vals = make([]float64, n)
+	}
+	sc.used = n
+	return sc
+}
+
+// release drops what the candidates point to (the caller's hosts) and
+// gives the scratch back.
+func (sc *scratch) release() {
+	clear(sc.cands[:sc.used])
+	scratches.Put(sc)
 }

@@ -100,10 +100,7 @@ func (sp *spec) weigh(pool []*candidate) {
 		c.weight = 0
 	}
 	if len(pool) > 1 {
-		if cap(sp.buf) < len(pool) {
-			sp.buf = make([]float64, len(pool))
-		}
-		vals := sp.buf[:len(pool)]
+		vals := sp.sc.vals[:len(pool)]
 		for _, aw := range sp.weighers {
 			aw.apply(pool, vals)
 		}

@@ -55,11 +55,16 @@ type CandidateQuery struct {
 // Candidates are allocation candidates by the root provider (the compute
 // node) they allocate from.
 type Candidates struct {
-	// Allocations are one allocation request per root provider.
-	Allocations map[string]rpc.Allocation
-	// Resources are the providers' capacities and usage by class, as
-	// placement summarised them, by provider uuid.
-	Resources map[string]map[string]Capacity
+	// Roots are the candidates by root provider uuid.
+	Roots map[string]Candidate
+}
+
+// Candidate is one compute node placement offered: one allocation request
+// in its tree, and its capacities and usage as placement summarised them
+// (zero for a class it has no inventory of).
+type Candidate struct {
+	Allocation             rpc.Allocation
+	VCPU, MemoryMB, DiskGB Capacity
 }
 
 // Capacity is one class of a provider summary.
@@ -76,8 +81,10 @@ type ComputeHost struct {
 	HypervisorType                 string
 	HypervisorVersion              int64
 	CPUInfo                        scheduler.CPUInfo
-	Supported                      []scheduler.SupportedInstance
-	Instances                      []string
+	// Supported and Instances are read only: they may be the service
+	// group's own.
+	Supported []scheduler.SupportedInstance
+	Instances []string
 	// Aggregates are the host aggregates the host is in.
 	Aggregates []scheduler.Aggregate
 }
@@ -101,6 +108,9 @@ type Config struct {
 	// MaxExplained bounds the hosts placement offered nothing on that a
 	// NoValidHost answer looks into to name the resource that was short.
 	MaxExplained int
+	// AggregatesTTL bounds how long the answer of VersionedAggregates is
+	// kept while their version stands; 0 is 10 seconds.
+	AggregatesTTL time.Duration
 }
 
 // Service is the scheduler service.
@@ -116,9 +126,15 @@ type Service struct {
 	groups Groups
 	// aggregates is nil when hosts are in no aggregates.
 	aggregates Aggregates
+	now        func() time.Time
+	aggMu      sync.Mutex // guards aggCache
+	aggCache   *aggregateCache
 
 	// mu makes one decision at a time; see the package comment.
 	mu sync.Mutex
+	// states are the host states of the decision being made, kept for
+	// the next one. Guarded by mu.
+	states hostStates
 	// placed remembers the hosts this process chose lately, by instance:
 	// a member placed by the previous request may not have its host
 	// recorded yet when the next member is scheduled. Guarded by mu.
@@ -133,11 +149,14 @@ func New(cfg Config, sched *scheduler.Scheduler, p Placement, hosts Hosts, log *
 	if cfg.MaxExplained <= 0 {
 		cfg.MaxExplained = 50
 	}
+	if cfg.AggregatesTTL <= 0 {
+		cfg.AggregatesTTL = defaultAggregatesTTL
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, sched: sched, placement: p, hosts: hosts, log: log, dedupe: bus.NewDedupe(4096),
-		placed: map[string]string{}}
+		placed: map[string]string{}, now: time.Now}
 }
 
 // UseGroups makes the scheduler enforce the server group policies of the
@@ -197,20 +216,20 @@ func (s *Service) SelectDestinations(ctx context.Context, spec rpc.RequestSpec) 
 	if err != nil {
 		return nil, fmt.Errorf("get allocation candidates: %w", err)
 	}
-	states, byIndex, missing := hostStates(hosts, cands)
+	states, at := s.states.build(hosts, cands)
 	chosen, err := s.sched.Select(req, states)
 	if errors.Is(err, scheduler.ErrNoValidHost) {
-		return nil, s.explain(ctx, req, states, missing, err)
+		return nil, s.explain(ctx, req, states, missingHosts(hosts, cands), err)
 	}
 	if err != nil {
 		return nil, rpc.Errorf(rpc.KindBadRequest, "%v", err)
 	}
-	out, err := s.claim(ctx, spec, chosen, byIndex, cands)
+	out, err := s.claim(ctx, spec, chosen, hosts, at, cands)
 	if err != nil {
 		return nil, err
 	}
 	s.remember(out)
-	s.log.DebugContext(ctx, "scheduled", "instances", len(out), "candidates", len(cands.Allocations),
+	s.log.DebugContext(ctx, "scheduled", "instances", len(out), "candidates", len(cands.Roots),
 		"took", time.Since(start))
 	return out, nil
 }
@@ -272,44 +291,6 @@ func schedulerRequest(spec rpc.RequestSpec) scheduler.Request {
 	return req
 }
 
-// hostStates are the hosts placement offered candidates on, with the
-// capacities it summarised; missing are the other known hosts.
-func hostStates(hosts []ComputeHost, cands Candidates) (states []scheduler.HostState, byIndex []ComputeHost, missing []ComputeHost) {
-	states = make([]scheduler.HostState, 0, len(cands.Allocations))
-	byIndex = make([]ComputeHost, 0, len(cands.Allocations))
-	for _, h := range hosts {
-		if _, ok := cands.Allocations[h.ProviderUUID]; !ok || h.ProviderUUID == "" {
-			missing = append(missing, h)
-			continue
-		}
-		st := hostState(h)
-		res := cands.Resources[h.ProviderUUID]
-		st.VCPU = summary(res["VCPU"])
-		st.MemoryMB = summary(res["MEMORY_MB"])
-		st.DiskGB = summary(res["DISK_GB"])
-		states = append(states, st)
-		byIndex = append(byIndex, h)
-	}
-	return states, byIndex, missing
-}
-
-// summary is a provider summary's class as an inventory: placement reports
-// capacity (allocation ratio and reserve applied) and usage only.
-func summary(c Capacity) scheduler.Inventory {
-	return scheduler.Inventory{Total: c.Capacity, AllocationRatio: 1, Used: c.Used}
-}
-
-func hostState(h ComputeHost) scheduler.HostState {
-	st := scheduler.HostState{Host: h.Host, Node: h.Node, Up: h.Up, Disabled: h.Disabled,
-		DisabledReason: h.DisabledReason, AvailabilityZone: h.Zone, HypervisorType: h.HypervisorType,
-		HypervisorVersion: h.HypervisorVersion, CPUInfo: h.CPUInfo, SupportedInstances: h.Supported,
-		Aggregates: h.Aggregates}
-	for _, u := range h.Instances {
-		st.Instances = append(st.Instances, scheduler.Instance{UUID: u})
-	}
-	return st
-}
-
 // explain answers a request no host could take. When placement offered no
 // candidate on some hosts, it reads their inventories (up to MaxExplained)
 // and selects again over every host, so the answer names the resource each
@@ -352,11 +333,11 @@ func (s *Service) explain(ctx context.Context, req scheduler.Request, states []s
 // placement refuses one (its capacity was taken by another scheduler), the
 // next alternate is claimed instead. An instance that no host takes
 // releases the claims made for the request and fails it.
-func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []scheduler.Selection, byIndex []ComputeHost, cands Candidates) ([]rpc.Selection, error) {
+func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []scheduler.Selection, hosts []ComputeHost, at []int, cands Candidates) ([]rpc.Selection, error) {
 	choice := func(t scheduler.Target) rpc.HostChoice {
-		h := byIndex[t.Index]
+		h := &hosts[at[t.Index]]
 		return rpc.HostChoice{Host: h.Host, Node: h.Node, ProviderUUID: h.ProviderUUID,
-			Allocation: cands.Allocations[h.ProviderUUID]}
+			Allocation: cands.Roots[h.ProviderUUID].Allocation}
 	}
 	out := make([]rpc.Selection, 0, len(chosen))
 	release := func() {
@@ -391,7 +372,7 @@ func (s *Service) claim(ctx context.Context, spec rpc.RequestSpec, chosen []sche
 		}
 		r := rpc.Selection{InstanceUUID: sel.InstanceUUID, Host: choice(tries[claimed])}
 		for i, t := range tries {
-			if i != claimed && !slices.Contains(refused, byIndex[t.Index].Host) {
+			if i != claimed && !slices.Contains(refused, hosts[at[t.Index]].Host) {
 				r.Alternates = append(r.Alternates, choice(t))
 			}
 		}

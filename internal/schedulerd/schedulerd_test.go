@@ -51,17 +51,16 @@ func (p *fakePlacement) AllocationCandidates(ctx context.Context, q CandidateQue
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queries = append(p.queries, q)
-	out := Candidates{Allocations: map[string]rpc.Allocation{}, Resources: map[string]map[string]Capacity{}}
+	out := Candidates{Roots: map[string]Candidate{}}
 	for rp := range p.capacity {
 		if (q.InTree != "" && rp != q.InTree) || !p.fits(rp, q.Resources) {
 			continue
 		}
-		out.Allocations[rp] = rpc.Allocation{rp: maps.Clone(q.Resources)}
-		res := map[string]Capacity{}
-		for class, c := range p.capacity[rp] {
-			res[class] = Capacity{Capacity: c, Used: p.used[rp][class]}
+		c := Candidate{Allocation: rpc.Allocation{rp: maps.Clone(q.Resources)}}
+		for class, dst := range map[string]*Capacity{"VCPU": &c.VCPU, "MEMORY_MB": &c.MemoryMB, "DISK_GB": &c.DiskGB} {
+			*dst = Capacity{Capacity: p.capacity[rp][class], Used: p.used[rp][class]}
 		}
-		out.Resources[rp] = res
+		out.Roots[rp] = c
 	}
 	for _, rp := range p.stealOnce {
 		maps.Copy(p.used[rp], p.capacity[rp])
@@ -321,33 +320,5 @@ func TestRebuildCheck(t *testing.T) {
 	_, err = s.SelectDestinations(context.Background(), sp)
 	if !errors.Is(err, rpc.ErrNoValidHost) || !strings.Contains(err.Error(), "ImagePropertiesFilter rejected 1 host") {
 		t.Errorf("an image the host cannot run: %v", err)
-	}
-}
-
-// BenchmarkSelectDestinations is one decision of the service over many
-// hosts, placement answered in memory: what the service adds to the pure
-// scheduler (building host states, claiming).
-func BenchmarkSelectDestinations(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("hosts-%d", n), func(b *testing.B) {
-			names := make([]string, n)
-			for i := range names {
-				names[i] = fmt.Sprintf("h%05d", i)
-			}
-			p := newFakePlacement(names...)
-			sched, err := scheduler.New(scheduler.DefaultOptions())
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := New(Config{MaxPlacementResults: n}, sched, p, hosts(names...), nil)
-			b.ResetTimer()
-			for i := range b.N {
-				sp := spec(fmt.Sprintf("i%d", i))
-				sp.Flavor.VCPUs, sp.Flavor.MemoryMB, sp.Flavor.RootGB = 1, 1, 1
-				if _, err := s.SelectDestinations(context.Background(), sp); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }
