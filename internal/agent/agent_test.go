@@ -37,6 +37,9 @@ type fakeConductor struct {
 	failUpdate map[string]error
 	// onMove runs for updates that hand an instance to another host.
 	onMove func(rpc.InstanceUpdateRequest)
+	// shelved and unshelved are the shelve reports.
+	shelved   []rpc.InstanceShelvedRequest
+	unshelved []rpc.InstanceUnshelvedRequest
 }
 
 func newFakeConductor() *fakeConductor {
@@ -144,6 +147,29 @@ func (f *fakeConductor) ReportService(ctx context.Context, r rpc.ServiceReport) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reports = append(f.reports, r)
+	return nil
+}
+
+func (f *fakeConductor) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shelved = append(f.shelved, r)
+	if st := f.states[r.InstanceUUID]; st != nil {
+		st.VMState, st.TaskState, st.PowerState = "shelved", "", r.PowerState
+		if r.Offloaded {
+			st.VMState = "shelved_offloaded"
+		}
+	}
+	return nil
+}
+
+func (f *fakeConductor) InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshelvedRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unshelved = append(f.unshelved, r)
+	if st := f.states[r.InstanceUUID]; st != nil && r.Error == "" {
+		st.VMState, st.TaskState, st.PowerState = "active", "", r.PowerState
+	}
 	return nil
 }
 

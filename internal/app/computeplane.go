@@ -190,6 +190,7 @@ func newAgent(cfg *config.Config, host string, drv virt.Driver, cond agent.Condu
 		SyncPowerStateInterval: sec(cc.SyncPowerStateInterval),
 		ShutdownTimeout:        sec(cc.ShutdownTimeout),
 		BuildTimeout:           sec(cc.InstanceBuildTimeout),
+		ShelvedOffloadTime:     sec(cfg.Default.ShelvedOffloadTime),
 		Resources: agent.ResourceOptions{
 			CPUAllocationRatio: cc.CPUAllocationRatio, RAMAllocationRatio: cc.RAMAllocationRatio,
 			DiskAllocationRatio:       cc.DiskAllocationRatio,

@@ -417,3 +417,28 @@ var _ compute.ImageService = (*Images)(nil)
 type Services []compute.ServiceRecord
 
 func (s Services) Services(context.Context) ([]compute.ServiceRecord, error) { return s, nil }
+
+func (c *Conductor) RescueInstance(ctx context.Context, inst compute.Instance, image compute.Image, adminPass string) error {
+	return c.power(ctx, "RescueInstance", inst, compute.TaskRescuing, compute.VMRescued, compute.PowerRunning)
+}
+
+func (c *Conductor) UnrescueInstance(ctx context.Context, inst compute.Instance) error {
+	return c.power(ctx, "UnrescueInstance", inst, compute.TaskUnrescuing, compute.VMActive, compute.PowerRunning)
+}
+
+func (c *Conductor) BackupInstance(ctx context.Context, inst compute.Instance, imageID, backupType string, rotation int) error {
+	return c.step(ctx, "BackupInstance", inst, compute.TaskImageBackup, func(i *compute.Instance) {
+		i.TaskState = compute.TaskNone
+	})
+}
+
+// Diagnostics answers figures of a running guest of one CPU and disk.
+func (c *Conductor) Diagnostics(ctx context.Context, inst compute.Instance) (compute.Diagnostics, error) {
+	if _, err := c.begin("Diagnostics", inst.UUID); err != nil {
+		return compute.Diagnostics{}, err
+	}
+	return compute.Diagnostics{State: "running", Driver: "fake", Hypervisor: "fake", HypervisorOS: "fake-os",
+		Uptime: 60, CPUs: []compute.CPUDiagnostics{{ID: 0, Time: 1000, Utilisation: 10}},
+		Disks:       []compute.DiskDiagnostics{{Name: "vda", ReadBytes: 512, ReadRequests: 1}},
+		MemoryMaxKB: int64(inst.Flavor.MemoryMB) * 1024, MemoryUsedKB: int64(inst.Flavor.MemoryMB) * 512}, nil
+}

@@ -1,0 +1,201 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/nimbus-cloud/nimbus/internal/cloudtest"
+)
+
+// act posts a server action at microversion mv as the admin.
+func (p *plane) act(t *testing.T, id, mv string, body any) *cloudtest.Response {
+	t.Helper()
+	return p.Do(t, http.MethodPost, p.compute.ServiceURL("servers", id, "action"), p.Token(t, cloudtest.Admin), body,
+		"X-OpenStack-Nova-API-Version", mv)
+}
+
+// get reads a compute resource at microversion mv as the admin.
+func (p *plane) get(t *testing.T, mv string, path ...string) *cloudtest.Response {
+	t.Helper()
+	return p.Do(t, http.MethodGet, p.compute.ServiceURL(path...), p.Token(t, cloudtest.Admin), nil,
+		"X-OpenStack-Nova-API-Version", mv)
+}
+
+// image returns an image by id, nil once it is gone.
+func (p *plane) image(t *testing.T, id string) *images.Image {
+	t.Helper()
+	img, err := images.Get(context.Background(), p.ImageClient(t, cloudtest.Admin), id).Extract()
+	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// absolute returns the limits' absolute usage figures.
+func (p *plane) absolute(t *testing.T) map[string]any {
+	t.Helper()
+	r := p.get(t, "2.47", "limits")
+	return r.JSON(t)["limits"].(map[string]any)["absolute"].(map[string]any)
+}
+
+func wantStatus(t *testing.T, r *cloudtest.Response, status int, what string) {
+	t.Helper()
+	if r.Status != status {
+		t.Errorf("%s: %d %s, want %d", what, r.Status, r.Body, status)
+	}
+}
+
+// TestShelveOffloadUnshelve shelves a server with shelved_offload_time 0:
+// it is snapshotted into <name>-shelved and offloaded at once, its
+// allocation released while quota still counts it; unshelve schedules it
+// again, claims its resources and deletes the shelved image.
+func TestShelveOffloadUnshelve(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t)
+	ctx := context.Background()
+	flavor := p.flavor(t, "m1.small", 2, 2048, 10)
+	id := p.boot(t, "web", flavor)
+	p.waitStatus(t, id, "ACTIVE")
+
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"unshelve": nil}), 409, "unshelve an active server")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"shelveOffload": nil}), 409, "offload an active server")
+
+	if err := servers.Shelve(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	s := p.waitStatus(t, id, "SHELVED_OFFLOADED")
+	if s.Host != "" {
+		t.Errorf("offloaded server on host %q", s.Host)
+	}
+	if u := p.usages(t); u["VCPU"] != 0 || u["MEMORY_MB"] != 0 || u["DISK_GB"] != 0 {
+		t.Errorf("usages after offload: %v", u)
+	}
+	if a := p.absolute(t); a["totalInstancesUsed"] != 1.0 || a["totalCoresUsed"] != 2.0 || a["totalRAMUsed"] != 2048.0 {
+		t.Errorf("quota usage of an offloaded server: %v", a)
+	}
+	pages, err := images.List(p.ImageClient(t, cloudtest.Admin), images.ListOpts{Name: "web-shelved"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shelved, err := images.ExtractImages(pages)
+	if err != nil || len(shelved) != 1 {
+		t.Fatalf("shelved images: %v, %v", shelved, err)
+	}
+	img := shelved[0]
+	if img.Status != images.ImageStatusActive || img.Properties["instance_uuid"] != id || img.SizeBytes != 1024 {
+		t.Errorf("shelved image %+v", img)
+	}
+	ev := p.events(t, id)
+	if ev["shelve/compute_shelve_instance"] != "Success" {
+		t.Errorf("shelve events %v", ev)
+	}
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"shelve": nil}), 409, "shelve an offloaded server")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"os-stop": nil}), 409, "stop an offloaded server")
+
+	// 2.77 may name a zone; one that does not exist is refused.
+	wantStatus(t, p.act(t, id, "2.77", map[string]any{"unshelve": map[string]any{"availability_zone": "nowhere"}}),
+		400, "unshelve into an unknown zone")
+	wantStatus(t, p.act(t, id, "2.77", map[string]any{"unshelve": map[string]any{"availability_zone": "nova"}}),
+		202, "unshelve")
+	s = p.waitStatus(t, id, "ACTIVE")
+	if s.Host == "" || s.PowerState != servers.RUNNING {
+		t.Errorf("unshelved server on %q, power %v", s.Host, s.PowerState)
+	}
+	if u := p.usages(t); u["VCPU"] != 2 || u["MEMORY_MB"] != 2048 || u["DISK_GB"] != 10 {
+		t.Errorf("usages after unshelve: %v", u)
+	}
+	cloudtest.Eventually(t, 5*time.Second, func() bool { return p.image(t, img.ID) == nil }, "shelved image deleted")
+	ev = p.events(t, id)
+	if ev["unshelve/conductor_unshelve_instance"] != "Success" || ev["unshelve/compute_unshelve_instance"] != "Success" {
+		t.Errorf("unshelve events %v", ev)
+	}
+	if drv := p.FakeDriver(s.Host); drv == nil || drv.ImageCount() != 1 {
+		t.Errorf("fake driver of %s after unshelve", s.Host)
+	}
+	if err := servers.Delete(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitGone(t, id)
+}
+
+// TestShelveKeepsHost shelves with shelved_offload_time -1: the server
+// keeps its host and allocation until an admin offloads it; a server
+// unshelved before that powers on where it is.
+func TestShelveKeepsHost(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t, cloudtest.WithOption("DEFAULT.shelved_offload_time", "-1"))
+	ctx := context.Background()
+	flavor := p.flavor(t, "m1.small", 2, 2048, 10)
+	id := p.boot(t, "db", flavor)
+	host := p.waitStatus(t, id, "ACTIVE").Host
+
+	if err := servers.Shelve(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	s := p.waitStatus(t, id, "SHELVED")
+	if s.Host != host || s.PowerState != servers.SHUTDOWN {
+		t.Errorf("shelved server on %q (was %q), power %v", s.Host, host, s.PowerState)
+	}
+	if u := p.usages(t); u["VCPU"] != 2 {
+		t.Errorf("usages of a shelved server: %v", u)
+	}
+	// 2.77 names a zone only for an offloaded server.
+	wantStatus(t, p.act(t, id, "2.77", map[string]any{"unshelve": map[string]any{"availability_zone": "nova"}}),
+		409, "unshelve a shelved server into a zone")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"unshelve": nil}), 202, "unshelve")
+	s = p.waitStatus(t, id, "ACTIVE")
+	if s.Host != host || s.PowerState != servers.RUNNING {
+		t.Errorf("unshelved server on %q, power %v", s.Host, s.PowerState)
+	}
+
+	if err := servers.Shelve(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitStatus(t, id, "SHELVED")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"shelveOffload": nil}), 202, "offload")
+	if s := p.waitStatus(t, id, "SHELVED_OFFLOADED"); s.Host != "" {
+		t.Errorf("offloaded server on %q", s.Host)
+	}
+	if u := p.usages(t); u["VCPU"] != 0 {
+		t.Errorf("usages after offload: %v", u)
+	}
+	if drv := p.FakeDriver(host); drv.ImageCount() != 0 {
+		t.Errorf("offload left %d images in the driver", drv.ImageCount())
+	}
+	// 2.91 names a host (admins).
+	wantStatus(t, p.act(t, id, "2.91", map[string]any{"unshelve": map[string]any{"host": "nohost"}}), 400,
+		"unshelve to an unknown host")
+	wantStatus(t, p.act(t, id, "2.91", map[string]any{"unshelve": map[string]any{"host": host}}), 202,
+		"unshelve to a host")
+	if s := p.waitStatus(t, id, "ACTIVE"); s.Host != host {
+		t.Errorf("unshelved onto %q, want %q", s.Host, host)
+	}
+	if u := p.usages(t); u["VCPU"] != 2 {
+		t.Errorf("usages after unshelve: %v", u)
+	}
+}
+
+// TestShelvedOffloadTime offloads a shelved server once
+// shelved_offload_time has passed.
+func TestShelvedOffloadTime(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t, cloudtest.WithOption("DEFAULT.shelved_offload_time", "1"))
+	id := p.boot(t, "cache", p.flavor(t, "m1.tiny", 1, 512, 1))
+	p.waitStatus(t, id, "ACTIVE")
+	if err := servers.Shelve(context.Background(), p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitStatus(t, id, "SHELVED_OFFLOADED")
+	if u := p.usages(t); u["VCPU"] != 0 {
+		t.Errorf("usages after the timed offload: %v", u)
+	}
+}
