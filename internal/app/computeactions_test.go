@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,4 +199,163 @@ func TestShelvedOffloadTime(t *testing.T) {
 	if u := p.usages(t); u["VCPU"] != 0 {
 		t.Errorf("usages after the timed offload: %v", u)
 	}
+}
+
+// TestRescueAndResetState rescues a server from its image and back, and
+// resets its state as an admin.
+func TestRescueAndResetState(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t)
+	id := p.boot(t, "rescue-me", p.flavor(t, "m1.small", 2, 2048, 10))
+	s := p.waitStatus(t, id, "ACTIVE")
+	drv := p.FakeDriver(s.Host)
+
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"unrescue": nil}), 409, "unrescue an active server")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"rescue": map[string]any{
+		"rescue_image_ref": "7b3c1b6e-5d0e-4b0c-9d5e-2f4a1c3b9e10"}}), 400, "rescue from an unknown image")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"rescue": map[string]any{"bogus": 1}}), 400, "rescue with a bad body")
+	r := p.act(t, id, "2.1", map[string]any{"rescue": map[string]any{"adminPass": "s3cret", "rescue_image_ref": p.imageID}})
+	wantStatus(t, r, 200, "rescue")
+	if pass := r.JSON(t)["adminPass"]; pass != "s3cret" {
+		t.Errorf("rescue password %v", pass)
+	}
+	p.waitStatus(t, id, "RESCUE")
+	if ok, img := drv.Rescued(id); !ok || img != p.imageID {
+		t.Errorf("driver rescued %v from %q", ok, img)
+	}
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"rescue": nil}), 409, "rescue a rescued server")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"createImage": map[string]any{"name": "x"}}), 409,
+		"snapshot a rescued server")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"unrescue": nil}), 202, "unrescue")
+	if s := p.waitStatus(t, id, "ACTIVE"); s.PowerState != servers.RUNNING {
+		t.Errorf("unrescued server power %v", s.PowerState)
+	}
+	if ok, _ := drv.Rescued(id); ok {
+		t.Error("driver still rescued")
+	}
+	// Without a body the password is generated.
+	r = p.act(t, id, "2.1", map[string]any{"rescue": nil})
+	wantStatus(t, r, 200, "rescue without a body")
+	if pass, _ := r.JSON(t)["adminPass"].(string); len(pass) < 8 {
+		t.Errorf("generated rescue password %q", pass)
+	}
+	p.waitStatus(t, id, "RESCUE")
+	ev := p.events(t, id)
+	if ev["rescue/compute_rescue_instance"] != "Success" || ev["unrescue/compute_unrescue_instance"] != "Success" {
+		t.Errorf("rescue events %v", ev)
+	}
+
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"os-resetState": map[string]any{"state": "paused"}}), 400,
+		"reset to a state not allowed")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"os-resetState": map[string]any{"state": "error"}}), 202,
+		"reset to error")
+	if s := p.server(t, id); s.Status != "ERROR" || s.TaskState != "" {
+		t.Errorf("after reset: %s task %q", s.Status, s.TaskState)
+	}
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"os-resetState": map[string]any{"state": "active"}}), 202,
+		"reset to active")
+	p.waitStatus(t, id, "ACTIVE")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"injectNetworkInfo": nil}), 202, "inject network info")
+	acts := p.get(t, "2.1", "servers", id, "os-instance-actions").JSON(t)["instanceActions"].([]any)
+	if len(acts) == 0 || acts[0].(map[string]any)["action"] != "resetState" {
+		t.Errorf("latest action %v", acts[0])
+	}
+}
+
+// TestCreateBackup backs a server up three times keeping two: the oldest
+// goes; a rotation of 0 keeps none.
+func TestCreateBackup(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t)
+	ctx := context.Background()
+	id := p.boot(t, "backed", p.flavor(t, "m1.small", 2, 2048, 10))
+	p.waitStatus(t, id, "ACTIVE")
+	backup := func(mv, name string, rotation any) *cloudtest.Response {
+		return p.act(t, id, mv, map[string]any{"createBackup": map[string]any{"name": name, "backup_type": "daily",
+			"rotation": rotation}})
+	}
+	wantStatus(t, backup("2.1", "b", -1), 400, "negative rotation")
+	wantStatus(t, p.act(t, id, "2.1", map[string]any{"createBackup": map[string]any{"name": "b"}}), 400,
+		"backup without type")
+	var ids []string
+	for i, mv := range []string{"2.1", "2.45", "2.45"} {
+		if i > 0 {
+			// The image service orders images by creation to the second,
+			// as glance shows it: backups a second apart rotate in order.
+			time.Sleep(time.Second)
+		}
+		r := backup(mv, "b"+string(rune('1'+i)), "2")
+		wantStatus(t, r, 202, "backup")
+		if mv == "2.1" {
+			loc := r.Header.Get("Location")
+			ids = append(ids, loc[strings.LastIndex(loc, "/")+1:])
+		} else {
+			ids = append(ids, r.JSON(t)["image_id"].(string))
+		}
+		p.waitStatus(t, id, "ACTIVE")
+	}
+	cloudtest.Eventually(t, 5*time.Second, func() bool { return p.image(t, ids[0]) == nil }, "oldest backup rotated out")
+	for _, b := range ids[1:] {
+		img := p.image(t, b)
+		if img == nil || img.Status != images.ImageStatusActive || img.Properties["image_type"] != "backup" ||
+			img.Properties["backup_type"] != "daily" || img.Properties["instance_uuid"] != id {
+			t.Errorf("backup %s: %+v", b, img)
+		}
+	}
+	if ev := p.events(t, id); ev["createBackup/compute_backup_instance"] != "Success" {
+		t.Errorf("backup events %v", ev)
+	}
+	r := backup("2.1", "b4", 0)
+	wantStatus(t, r, 202, "backup with rotation 0")
+	if loc := r.Header.Get("Location"); loc != "" {
+		t.Errorf("Location %q with rotation 0", loc)
+	}
+	p.waitStatus(t, id, "ACTIVE")
+	cloudtest.Eventually(t, 5*time.Second, func() bool { return p.image(t, ids[1]) == nil && p.image(t, ids[2]) == nil },
+		"rotation 0 deletes every backup")
+	if err := servers.Pause(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitStatus(t, id, "PAUSED")
+	r = backup("2.45", "paused", 1)
+	wantStatus(t, r, 202, "backup of a paused server")
+	p.waitStatus(t, id, "PAUSED")
+}
+
+// TestDiagnosticsAndPassword reads a server's diagnostics in both shapes
+// and its (empty) password, which it clears.
+func TestDiagnosticsAndPassword(t *testing.T) {
+	t.Parallel()
+	p := startPlane(t)
+	id := p.boot(t, "diag", p.flavor(t, "m1.small", 2, 2048, 10))
+	p.waitStatus(t, id, "ACTIVE")
+
+	r := p.get(t, "2.1", "servers", id, "diagnostics")
+	wantStatus(t, r, 200, "legacy diagnostics")
+	if m := r.JSON(t); m["memory"] != 2048.0*1024 || m["cpu1_time"] == nil || m["vda_read"] == nil {
+		t.Errorf("legacy diagnostics %v", m)
+	}
+	r = p.get(t, "2.48", "servers", id, "diagnostics")
+	wantStatus(t, r, 200, "diagnostics")
+	m := r.JSON(t)
+	if m["state"] != "running" || m["driver"] != "fake" || m["num_cpus"] != 2.0 || m["num_disks"] != 1.0 ||
+		m["memory_details"].(map[string]any)["maxmem"] != 2048.0 || len(m["cpu_details"].([]any)) != 2 {
+		t.Errorf("diagnostics %v", m)
+	}
+	wantStatus(t, p.get(t, "2.48", "servers", "00000000-0000-4000-8000-000000000000", "diagnostics"), 404,
+		"diagnostics of no server")
+
+	r = p.get(t, "2.1", "servers", id, "os-server-password")
+	wantStatus(t, r, 200, "server password")
+	if pw, ok := r.JSON(t)["password"]; !ok || pw != "" {
+		t.Errorf("password %v", pw)
+	}
+	wantStatus(t, p.Do(t, http.MethodDelete, p.compute.ServiceURL("servers", id, "os-server-password"),
+		p.Token(t, cloudtest.Admin), nil), 204, "clear password")
+
+	if err := servers.Shelve(context.Background(), p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitStatus(t, id, "SHELVED_OFFLOADED")
+	wantStatus(t, p.get(t, "2.48", "servers", id, "diagnostics"), 409, "diagnostics of an offloaded server")
 }

@@ -161,7 +161,7 @@ func (s *Service) CreateBackup(ctx context.Context, id, name, backupType string,
 			if extra == nil {
 				extra = map[string]string{}
 			}
-			extra["backup_type"] = backupType
+			extra["image_type"], extra["backup_type"] = "backup", backupType
 			img, err := s.snapshotImage(ctx, inst, strings.TrimSpace(name), extra)
 			if err != nil {
 				return err
