@@ -353,9 +353,26 @@ func TestDiagnosticsAndPassword(t *testing.T) {
 	wantStatus(t, p.Do(t, http.MethodDelete, p.compute.ServiceURL("servers", id, "os-server-password"),
 		p.Token(t, cloudtest.Admin), nil), 204, "clear password")
 
-	if err := servers.Shelve(context.Background(), p.compute, id).ExtractErr(); err != nil {
+	ctx := context.Background()
+	if err := servers.Shelve(ctx, p.compute, id).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
 	p.waitStatus(t, id, "SHELVED_OFFLOADED")
 	wantStatus(t, p.get(t, "2.48", "servers", id, "diagnostics"), 409, "diagnostics of an offloaded server")
+	// Deleting a shelved server deletes its shelved image.
+	pages, err := images.List(p.ImageClient(t, cloudtest.Admin), images.ListOpts{Name: "diag-shelved"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shelved, err := images.ExtractImages(pages)
+	if err != nil || len(shelved) != 1 {
+		t.Fatalf("shelved images %v, %v", shelved, err)
+	}
+	if err := servers.Delete(ctx, p.compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitGone(t, id)
+	if img := p.image(t, shelved[0].ID); img != nil {
+		t.Errorf("the shelved image of a deleted server stays: %+v", img)
+	}
 }

@@ -389,5 +389,9 @@ func (ci computeImages) ImageURL(id string) string { return ci.url + "/v2/images
 
 // DeleteImage deletes an image on the caller's behalf.
 func (ci computeImages) DeleteImage(ctx context.Context, id string) error {
-	return ci.svc.DeleteImage(ctx, id)
+	err := ci.svc.DeleteImage(ctx, id)
+	if errors.Is(err, image.ErrNotFound) {
+		return fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	return err
 }

@@ -163,4 +163,7 @@ type ImageService interface {
 	// ImageURL is where the image service serves the image, for the
 	// Location of createImage responses before 2.45.
 	ImageURL(id string) string
+	// DeleteImage deletes an image, as a shelved server's delete removes
+	// its shelved image; a missing image is ErrNotFound.
+	DeleteImage(ctx context.Context, id string) error
 }

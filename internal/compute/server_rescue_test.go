@@ -133,3 +133,20 @@ func must2[A, B any](a A, b B, err error) func(testing.TB) (A, B) {
 		return a, b
 	}
 }
+
+// TestDeleteShelvedServer deletes the shelved image with the server.
+func TestDeleteShelvedServer(t *testing.T) {
+	t.Parallel()
+	c := newCloud(t, nil)
+	id := c.boot(t, alice, "vm").UUID
+	must(0, c.svc.ShelveServer(alice, id))(t)
+	imageID := c.get(t, admin, id).SystemMetadata[compute.SysShelvedImageID]
+	if img, err := c.images.Image(context.Background(), imageID); err != nil || img.Name != "vm-shelved" {
+		t.Fatalf("shelved image %+v, %v", img, err)
+	}
+	must(0, c.svc.ShelveOffloadServer(admin, id))(t)
+	must(0, c.svc.DeleteServer(alice, id, false))(t)
+	if _, err := c.images.Image(context.Background(), imageID); err == nil {
+		t.Error("the shelved image outlived its server")
+	}
+}

@@ -66,7 +66,8 @@ func (s *Server) UnshelveInstance(ctx context.Context, r rpc.UnshelveRequest) er
 		}
 		spec := rpc.RequestSpec{InstanceUUIDs: []string{id}, ProjectID: inst.ProjectID, UserID: inst.UserID,
 			Flavor: wireFlavor(inst.Flavor), Image: image, BootFromVolume: bootFromVolume(&inst),
-			RequestedHost: r.Host}
+			RequestedHost: r.Host, SameHost: s.hintHosts(ctx, inst.SchedulerHints["same_host"]),
+			DifferentHost: s.hintHosts(ctx, inst.SchedulerHints["different_host"])}
 		if inst.PinnedAvailabilityZone != nil {
 			spec.AvailabilityZone = *inst.PinnedAvailabilityZone
 		}

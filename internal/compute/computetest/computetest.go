@@ -296,7 +296,13 @@ func (c *Conductor) SnapshotInstance(ctx context.Context, inst compute.Instance,
 }
 
 func (c *Conductor) ShelveInstance(ctx context.Context, inst compute.Instance, imageID string) error {
-	return c.power(ctx, "ShelveInstance", inst, compute.TaskShelving, compute.VMShelved, compute.PowerShutdown)
+	return c.step(ctx, "ShelveInstance", inst, compute.TaskShelving, func(i *compute.Instance) {
+		i.VMState, i.TaskState, i.PowerState = compute.VMShelved, compute.TaskNone, compute.PowerShutdown
+		if i.SystemMetadata == nil {
+			i.SystemMetadata = map[string]string{}
+		}
+		i.SystemMetadata[compute.SysShelvedImageID] = imageID
+	})
 }
 
 func (c *Conductor) ShelveOffloadInstance(ctx context.Context, inst compute.Instance) error {
@@ -410,6 +416,16 @@ func (m *Images) CreateSnapshot(_ context.Context, name string, props map[string
 }
 
 func (m *Images) ImageURL(id string) string { return "http://image.test:9292/images/" + id }
+
+func (m *Images) DeleteImage(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.images[id]; !ok {
+		return fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	delete(m.images, id)
+	return nil
+}
 
 var _ compute.ImageService = (*Images)(nil)
 
