@@ -42,6 +42,9 @@ const (
 func (s *Service) RescueServer(ctx context.Context, id string, adminPass *string, imageRef string) (string, error) {
 	var image Image
 	check := func(inst Instance) error {
+		if bootFromVolume(inst) {
+			return errorf(ErrInvalid, "Instance %s cannot be rescued: Cannot rescue a volume-backed instance", inst.UUID)
+		}
 		ref := imageRef
 		if ref == "" {
 			image = imageOf(inst)
