@@ -338,7 +338,7 @@ func TestDiagnosticsAndPassword(t *testing.T) {
 	r = p.get(t, "2.48", "servers", id, "diagnostics")
 	wantStatus(t, r, 200, "diagnostics")
 	m := r.JSON(t)
-	if m["state"] != "running" || m["driver"] != "fake" || m["num_cpus"] != 2.0 || m["num_disks"] != 1.0 ||
+	if m["state"] != "running" || m["driver"] != "libvirt" || m["num_cpus"] != 2.0 || m["num_disks"] != 1.0 ||
 		m["memory_details"].(map[string]any)["maxmem"] != 2048.0 || len(m["cpu_details"].([]any)) != 2 {
 		t.Errorf("diagnostics %v", m)
 	}

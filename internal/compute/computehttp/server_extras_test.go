@@ -94,7 +94,7 @@ func TestDiagnosticsAndPasswordOverHTTP(t *testing.T) {
 	}
 	d = h.do(t, tAdmin, "2.48", "GET", base+"/diagnostics", nil).want(t, 200).json(t)
 	cpus, _ := d["cpu_details"].([]any)
-	if d["state"] != "running" || d["driver"] != "fake" || d["num_cpus"] != 1.0 || d["num_nics"] != 0.0 ||
+	if d["state"] != "running" || d["driver"] != "libvirt" || d["num_cpus"] != 1.0 || d["num_nics"] != 0.0 ||
 		len(cpus) != 1 || cpus[0].(map[string]any)["utilisation"] != 10.0 || d["nic_details"] == nil {
 		t.Errorf("diagnostics at 2.48: %v", d)
 	}

@@ -453,7 +453,7 @@ func (c *Conductor) Diagnostics(ctx context.Context, inst compute.Instance) (com
 	if _, err := c.begin("Diagnostics", inst.UUID); err != nil {
 		return compute.Diagnostics{}, err
 	}
-	return compute.Diagnostics{State: "running", Driver: "fake", Hypervisor: "fake", HypervisorOS: "fake-os",
+	return compute.Diagnostics{State: "running", Driver: "libvirt", Hypervisor: "kvm", HypervisorOS: "ubuntu",
 		Uptime: 60, CPUs: []compute.CPUDiagnostics{{ID: 0, Time: 1000, Utilisation: 10}},
 		Disks:       []compute.DiskDiagnostics{{Name: "vda", ReadBytes: 512, ReadRequests: 1}},
 		MemoryMaxKB: int64(inst.Flavor.MemoryMB) * 1024, MemoryUsedKB: int64(inst.Flavor.MemoryMB) * 512}, nil

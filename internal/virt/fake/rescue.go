@@ -77,8 +77,8 @@ func (d *Driver) Rescued(uuid string) (bool, string) {
 	return true, in.rescue.id
 }
 
-// Diagnostics reports plausible figures derived from the instance's
-// flavor: one CPU entry per VCPU, its memory, a root disk (vda) and one
+// Diagnostics reports plausible figures, as nova's fake driver does, derived
+// from the instance's flavor: one CPU entry per VCPU, its memory, a root disk (vda) and one
 // interface per port.
 func (d *Driver) Diagnostics(ctx context.Context, uuid string) (virt.Diagnostics, error) {
 	if err := d.enter(ctx, OpDiagnostics, uuid); err != nil {
@@ -92,8 +92,10 @@ func (d *Driver) Diagnostics(ctx context.Context, uuid string) (virt.Diagnostics
 	}
 	f := in.spec.Flavor
 	running := in.state == virt.Running
-	diag := virt.Diagnostics{State: in.state.String(), Driver: "fake", Hypervisor: d.opts.HypervisorType,
-		HypervisorOS: "fake-os", ConfigDrive: in.spec.ConfigDrive, MemoryMaxKB: int64(f.MemoryMB) * 1024}
+	// The driver and hypervisor names are nova's fake driver's: the API
+	// knows only its real drivers' names (libvirt, ...).
+	diag := virt.Diagnostics{State: in.state.String(), Driver: "libvirt", Hypervisor: "kvm", HypervisorOS: "ubuntu",
+		ConfigDrive: in.spec.ConfigDrive, MemoryMaxKB: int64(f.MemoryMB) * 1024}
 	if running {
 		diag.Uptime = 46664
 		diag.MemoryUsedKB = diag.MemoryMaxKB / 2

@@ -26,7 +26,9 @@ func (d *Driver) Diagnostics(ctx context.Context, uuid string) (virt.Diagnostics
 	m := d.machine(in)
 	d.mu.Lock()
 	state, p := in.state, in.proc
-	diag := virt.Diagnostics{State: state.String(), Driver: "qemu", Hypervisor: accelHV(d.accel), HypervisorOS: "linux",
+	// "libvirt" is the name the compute API (2.48) knows for the
+	// QEMU/KVM driver family; it has no other for this one.
+	diag := virt.Diagnostics{State: state.String(), Driver: "libvirt", Hypervisor: accelHV(d.accel), HypervisorOS: "linux",
 		ConfigDrive: in.rec.ConfigDrive != "", MemoryMaxKB: int64(in.rec.Spec.Flavor.MemoryMB) * 1024}
 	d.mu.Unlock()
 	for i := range in.rec.Spec.Flavor.VCPUs {
