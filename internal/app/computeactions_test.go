@@ -339,7 +339,7 @@ func TestDiagnosticsAndPassword(t *testing.T) {
 	wantStatus(t, r, 200, "diagnostics")
 	m := r.JSON(t)
 	if m["state"] != "running" || m["driver"] != "libvirt" || m["num_cpus"] != 2.0 || m["num_disks"] != 1.0 ||
-		m["memory_details"].(map[string]any)["maxmem"] != 2048.0 || len(m["cpu_details"].([]any)) != 2 {
+		m["memory_details"].(map[string]any)["maximum"] != 2048.0 || len(m["cpu_details"].([]any)) != 2 {
 		t.Errorf("diagnostics %v", m)
 	}
 	wantStatus(t, p.get(t, "2.48", "servers", "00000000-0000-4000-8000-000000000000", "diagnostics"), 404,

@@ -132,7 +132,7 @@ func (h *Handler) serverDiagnostics(w http.ResponseWriter, r *http.Request, v ap
 	api.WriteJSON(w, http.StatusOK, map[string]any{"state": d.State, "driver": d.Driver, "hypervisor": d.Hypervisor,
 		"hypervisor_os": d.HypervisorOS, "uptime": d.Uptime, "config_drive": d.ConfigDrive, "num_cpus": len(d.CPUs),
 		"num_nics": len(d.NICs), "num_disks": len(d.Disks), "cpu_details": cpus, "nic_details": nics,
-		"disk_details": disks, "memory_details": map[string]any{"maxmem": d.MemoryMaxKB / 1024,
+		"disk_details": disks, "memory_details": map[string]any{"maximum": d.MemoryMaxKB / 1024,
 			"used": d.MemoryUsedKB / 1024}})
 	return nil
 }

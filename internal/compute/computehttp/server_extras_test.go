@@ -95,7 +95,8 @@ func TestDiagnosticsAndPasswordOverHTTP(t *testing.T) {
 	d = h.do(t, tAdmin, "2.48", "GET", base+"/diagnostics", nil).want(t, 200).json(t)
 	cpus, _ := d["cpu_details"].([]any)
 	if d["state"] != "running" || d["driver"] != "libvirt" || d["num_cpus"] != 1.0 || d["num_nics"] != 0.0 ||
-		len(cpus) != 1 || cpus[0].(map[string]any)["utilisation"] != 10.0 || d["nic_details"] == nil {
+		len(cpus) != 1 || cpus[0].(map[string]any)["utilisation"] != 10.0 || d["nic_details"] == nil ||
+		d["memory_details"].(map[string]any)["maximum"] == nil {
 		t.Errorf("diagnostics at 2.48: %v", d)
 	}
 	h.do(t, tAdmin, "2.48", "GET", "/servers/77777777-7777-4777-8777-777777777777/diagnostics", nil).want(t, 404)
