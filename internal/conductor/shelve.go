@@ -68,8 +68,12 @@ func (s *Server) UnshelveInstance(ctx context.Context, r rpc.UnshelveRequest) er
 			Flavor: wireFlavor(inst.Flavor), Image: image, BootFromVolume: bootFromVolume(&inst),
 			RequestedHost: r.Host, SameHost: s.hintHosts(ctx, inst.SchedulerHints["same_host"]),
 			DifferentHost: s.hintHosts(ctx, inst.SchedulerHints["different_host"])}
-		if inst.PinnedAvailabilityZone != nil {
-			spec.AvailabilityZone = *inst.PinnedAvailabilityZone
+		zone := inst.PinnedAvailabilityZone
+		if r.ZoneSet {
+			zone = r.AvailabilityZone
+		}
+		if zone != nil {
+			spec.AvailabilityZone = *zone
 		}
 		sels, err := s.sched.SelectDestinations(ctx, spec)
 		if err != nil {
@@ -78,14 +82,14 @@ func (s *Server) UnshelveInstance(ctx context.Context, r rpc.UnshelveRequest) er
 			return nil
 		}
 		dest := sels[0].Host
-		zone := s.reg.ComputeZone(dest.Host)
+		hostZone := s.reg.ComputeZone(dest.Host)
 		saved, err := s.inst.SaveInstance(ctx, id, func(i *compute.Instance) error {
 			if err := compute.ExpectTask(i, compute.TaskUnshelving); err != nil {
 				return err
 			}
 			i.Host, i.Node = dest.Host, dest.Node
-			if zone != "" {
-				i.AvailabilityZone = zone
+			if hostZone != "" {
+				i.AvailabilityZone = hostZone
 			}
 			return nil
 		})

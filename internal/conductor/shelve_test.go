@@ -129,6 +129,25 @@ func TestUnshelveFailures(t *testing.T) {
 		!strings.Contains(e.inst.lastFault("i1").Message, "disk full") {
 		t.Errorf("after a failed spawn: %s on %q, held %v, fault %+v", got.VMState, got.Host, held, e.inst.lastFault("i1"))
 	}
+	// A zone the request names (2.77) wins over the pinned one; null
+	// unpins.
+	for _, tc := range []struct {
+		zone *string
+		want string
+	}{{ptr("az2"), "az2"}, {nil, ""}} {
+		e = newEnv(t)
+		offloaded(e)
+		pinned := "az1"
+		e.inst.insts["i1"].PinnedAvailabilityZone = &pinned
+		e.sched.err = rpc.Errorf(rpc.KindNoValidHost, "No valid host was found.")
+		if err := e.srv.UnshelveInstance(ctx, rpc.UnshelveRequest{InstanceUUID: "i1", ZoneSet: true,
+			AvailabilityZone: tc.zone}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.sched.specs[0].AvailabilityZone; got != tc.want {
+			t.Errorf("zone asked of the scheduler %q, want %q", got, tc.want)
+		}
+	}
 	// An offloaded instance without a shelved image cannot come back.
 	e = newEnv(t)
 	offloaded(e)
@@ -152,3 +171,5 @@ func TestUnshelveFailures(t *testing.T) {
 		t.Errorf("unshelve on a down host: %s/%q casts %v", got.VMState, got.TaskState, e.comp.steps)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
