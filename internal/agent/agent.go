@@ -36,6 +36,7 @@ type Conductor interface {
 	ReportService(ctx context.Context, r rpc.ServiceReport) error
 	InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error
 	InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshelvedRequest) error
+	ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error)
 }
 
 // Config holds the agent's options (nova's names in comments).
@@ -143,6 +144,7 @@ func (a *Agent) Start(ctx context.Context, b *bus.Bus) (stop func(context.Contex
 		return nil, fmt.Errorf("serve compute.%s: %w", a.cfg.Host, err)
 	}
 	a.heartbeat(ctx)
+	a.recoverShelved(ctx)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(4)

@@ -40,6 +40,8 @@ type fakeConductor struct {
 	// shelved and unshelved are the shelve reports.
 	shelved   []rpc.InstanceShelvedRequest
 	unshelved []rpc.InstanceUnshelvedRequest
+	// shelvedAt is when shelved_instances says instances were shelved.
+	shelvedAt time.Time
 }
 
 func newFakeConductor() *fakeConductor {
@@ -171,6 +173,18 @@ func (f *fakeConductor) InstanceUnshelved(ctx context.Context, r rpc.InstanceUns
 		st.VMState, st.TaskState, st.PowerState = "active", "", r.PowerState
 	}
 	return nil
+}
+
+func (f *fakeConductor) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var reply rpc.ShelvedInstancesReply
+	for _, id := range r.InstanceUUIDs {
+		if st := f.states[id]; st != nil && st.VMState == "shelved" && st.TaskState == "" && f.hosts[id] == r.Host {
+			reply.Instances = append(reply.Instances, rpc.ShelvedInstance{UUID: id, ShelvedAt: f.shelvedAt})
+		}
+	}
+	return reply, nil
 }
 
 func (f *fakeConductor) log() (events []string, updates []rpc.InstanceUpdateRequest) {

@@ -67,6 +67,11 @@ func (b BusConductor) InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshe
 	return err
 }
 
+// ShelvedInstances calls shelved_instances.
+func (b BusConductor) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error) {
+	return bus.Call(ctx, b.Bus, conductorTarget, rpc.ShelvedInstances, r)
+}
+
 // BusHosts are the other compute hosts reached over the bus.
 type BusHosts struct{ Bus *bus.Bus }
 

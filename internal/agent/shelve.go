@@ -153,6 +153,33 @@ func (a *Agent) offload(ctx context.Context, uuid string) error {
 	return nil
 }
 
+// recoverShelved learns, when the agent starts, which of its guests are
+// shelved and since when, so that their offload after
+// shelved_offload_time survives a restart of the agent.
+func (a *Agent) recoverShelved(ctx context.Context) {
+	if a.cfg.ShelvedOffloadTime <= 0 {
+		return
+	}
+	list, err := a.driver.ListInstances(ctx)
+	if err != nil || len(list) == 0 {
+		return
+	}
+	req := rpc.ShelvedInstancesRequest{Host: a.cfg.Host}
+	for _, in := range list {
+		req.InstanceUUIDs = append(req.InstanceUUIDs, in.UUID)
+	}
+	reply, err := a.cond.ShelvedInstances(ctx, req)
+	if err != nil {
+		a.log.WarnContext(ctx, "ask which guests are shelved; they wait for an offload by hand", "error", err)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range reply.Instances {
+		a.shelved[s.UUID] = s.ShelvedAt
+	}
+}
+
 func (a *Agent) forgetShelved(uuid string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -257,3 +257,25 @@ func TestDiagnostics(t *testing.T) {
 		t.Errorf("diagnostics of no instance: %v", err)
 	}
 }
+
+// TestShelvedOffloadSurvivesRestart: an agent that starts learns from the
+// conductor which of its guests are shelved, and offloads them when due.
+func TestShelvedOffloadSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	h, _ := built(t, time.Hour)
+	h.cond.add("i1", "h1", "shelved", "", 4)
+	h.cond.shelvedAt = time.Now().Add(-2 * time.Hour)
+	h.a.recoverShelved(context.Background())
+	h.a.offloadShelved(context.Background())
+	if r := h.cond.shelved; len(r) != 1 || !r[0].Offloaded {
+		t.Fatalf("offload after a restart: %+v", r)
+	}
+	// An active guest is not taken for a shelved one.
+	h2, _ := built(t, time.Hour)
+	h2.cond.shelvedAt = time.Now().Add(-2 * time.Hour)
+	h2.a.recoverShelved(context.Background())
+	h2.a.offloadShelved(context.Background())
+	if len(h2.cond.shelved) != 0 {
+		t.Errorf("an active guest was offloaded: %+v", h2.cond.shelved)
+	}
+}

@@ -136,6 +136,7 @@ func (s *Server) Endpoint() *bus.Endpoint {
 	bus.HandleCast(ep, rpc.UnshelveInstance, s.UnshelveInstance)
 	bus.HandleCast(ep, rpc.InstanceShelved, s.InstanceShelved)
 	bus.HandleCast(ep, rpc.InstanceUnshelved, s.InstanceUnshelved)
+	bus.Handle(ep, rpc.ShelvedInstances, s.ShelvedInstances)
 	bus.Handle(ep, rpc.InstanceUpdate, s.InstanceUpdate)
 	bus.HandleCast(ep, rpc.InstanceEvent, s.InstanceEvent)
 	bus.HandleCast(ep, rpc.InstanceDestroyed, s.InstanceDestroyed)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
@@ -169,6 +170,35 @@ func (s *Server) offloaded(ctx context.Context, id, host string, fault compute.F
 	}
 }
 
+// shelvedAtFormat is how shelved_at is written, as Python's isoformat.
+const shelvedAtFormat = "2006-01-02T15:04:05.000000"
+
+// ShelvedInstances answers which of the host's guests belong to instances
+// SHELVED there, and when they were shelved (now, when the record does
+// not say).
+func (s *Server) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error) {
+	var reply rpc.ShelvedInstancesReply
+	for _, id := range r.InstanceUUIDs {
+		inst, err := s.inst.Instance(ctx, id)
+		if errors.Is(err, compute.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return rpc.ShelvedInstancesReply{}, fmt.Errorf("read instance %s: %w", id, err)
+		}
+		if inst.Deleted || inst.VMState != compute.VMShelved || inst.TaskState != compute.TaskNone ||
+			inst.Host != r.Host {
+			continue
+		}
+		at, err := time.Parse(shelvedAtFormat, inst.SystemMetadata[compute.SysShelvedAt])
+		if err != nil {
+			at = s.inst.Now()
+		}
+		reply.Instances = append(reply.Instances, rpc.ShelvedInstance{UUID: id, ShelvedAt: at})
+	}
+	return reply, nil
+}
+
 // InstanceShelved records a host's shelve: SHELVED with the shelved image,
 // time and host in the system metadata, or SHELVED_OFFLOADED without a
 // host, whose allocations then go. Quotas keep counting the instance, as
@@ -191,7 +221,7 @@ func (s *Server) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedReque
 			if sys == nil {
 				sys = map[string]string{}
 			}
-			sys[compute.SysShelvedAt] = now.Format("2006-01-02T15:04:05.000000")
+			sys[compute.SysShelvedAt] = now.Format(shelvedAtFormat)
 			sys[compute.SysShelvedImageID] = r.ImageID
 			sys[compute.SysShelvedHost] = r.Host
 			if r.DiskFormat != "" {

@@ -173,3 +173,28 @@ func TestUnshelveFailures(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestShelvedInstances(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	shelved := shelving(compute.TaskNone)
+	shelved.VMState = compute.VMShelved
+	shelved.SystemMetadata = map[string]string{compute.SysShelvedAt: "2026-01-01T10:00:00.000000"}
+	e.inst.add(shelved)
+	other := shelving(compute.TaskNone)
+	other.UUID, other.VMState = "i2", compute.VMShelved
+	other.Host = "b"
+	e.inst.add(other)
+	active := shelving(compute.TaskNone)
+	active.UUID = "i3"
+	e.inst.add(active)
+	reply, err := e.srv.ShelvedInstances(context.Background(), rpc.ShelvedInstancesRequest{Host: "a",
+		InstanceUUIDs: []string{"i1", "i2", "i3", "gone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reply.Instances) != 1 || reply.Instances[0].UUID != "i1" ||
+		reply.Instances[0].ShelvedAt.Format(shelvedAtFormat) != "2026-01-01T10:00:00.000000" {
+		t.Errorf("shelved instances %+v", reply.Instances)
+	}
+}

@@ -1,5 +1,7 @@
 package rpc
 
+import "time"
+
 // The server actions added in version 1.1 of the compute agent's
 // interface and of the conductor's: shelve, rescue, backup and
 // diagnostics.
@@ -137,6 +139,29 @@ var InstanceShelved = Method[InstanceShelvedRequest, None]{
 // InstanceUnshelved reports the end of an unshelve on a host (a call).
 var InstanceUnshelved = Method[InstanceUnshelvedRequest, None]{
 	Namespace: NamespaceConductor, Name: "instance_unshelved", Version: V(1, 1)}
+
+// ShelvedInstances tells a host which of its guests belong to SHELVED
+// instances and when they were shelved (a call from an agent that starts),
+// so that their offload after shelved_offload_time survives a restart.
+var ShelvedInstances = Method[ShelvedInstancesRequest, ShelvedInstancesReply]{
+	Namespace: NamespaceConductor, Name: "shelved_instances", Version: V(1, 1)}
+
+// ShelvedInstancesRequest names the guests a host has.
+type ShelvedInstancesRequest struct {
+	Host          string   `json:"host"`
+	InstanceUUIDs []string `json:"instance_uuids"`
+}
+
+// ShelvedInstancesReply lists those of SHELVED instances on the host.
+type ShelvedInstancesReply struct {
+	Instances []ShelvedInstance `json:"instances,omitempty"`
+}
+
+// ShelvedInstance is a SHELVED instance and when it was shelved.
+type ShelvedInstance struct {
+	UUID      string    `json:"uuid"`
+	ShelvedAt time.Time `json:"shelved_at"`
+}
 
 // UnshelveRequest is an unshelve the API recorded: a new availability zone
 // when ZoneSet (nil unpins), a host an admin chose.
