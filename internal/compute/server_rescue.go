@@ -38,8 +38,9 @@ const (
 
 // RescueServer boots a server from a rescue image (its own image when
 // imageRef is "") with its disk attached second, and returns the rescue
-// system's password ("" when the cloud hides passwords).
-func (s *Service) RescueServer(ctx context.Context, id string, adminPass *string, imageRef string) (string, error) {
+// system's password: the one given (even empty) or a generated one; nil
+// when the cloud hides passwords.
+func (s *Service) RescueServer(ctx context.Context, id string, adminPass *string, imageRef string) (*string, error) {
 	var image Image
 	check := func(inst Instance) error {
 		if bootFromVolume(inst) {
@@ -66,14 +67,13 @@ func (s *Service) RescueServer(ctx context.Context, id string, adminPass *string
 		image = img
 		return nil
 	}
-	pass := ""
+	var pass string
 	if adminPass != nil {
 		pass = *adminPass
-	}
-	if pass == "" {
+	} else {
 		var err error
 		if pass, err = s.password(12); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	_, err := s.run(ctx, id, op{rule: RuleRescue, state: "rescue", record: ActionRescue, task: TaskRescuing,
@@ -82,18 +82,18 @@ func (s *Service) RescueServer(ctx context.Context, id string, adminPass *string
 			return s.cond.RescueInstance(ctx, inst, image, pass)
 		}})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if s.cfg.HideInstancePassword {
-		return "", nil
+		return nil, nil
 	}
-	return pass, nil
+	return &pass, nil
 }
 
 // UnrescueServer boots a rescued server from its own disk again.
 func (s *Service) UnrescueServer(ctx context.Context, id string) error {
-	_, err := s.run(ctx, id, op{rule: RuleUnrescue, state: "unrescue", record: ActionUnrescue, task: TaskUnrescuing,
-		cast: s.cond.UnrescueInstance})
+	_, err := s.run(ctx, id, op{rule: RuleUnrescue, target: projectTarget, state: "unrescue", record: ActionUnrescue,
+		task: TaskUnrescuing, cast: s.cond.UnrescueInstance})
 	return err
 }
 

@@ -52,8 +52,8 @@ func (h *Handler) rescue(w http.ResponseWriter, r *http.Request, _ api.Version, 
 		return err
 	}
 	resp := map[string]any{}
-	if out != "" {
-		resp["adminPass"] = out
+	if out != nil {
+		resp["adminPass"] = *out
 	}
 	api.WriteJSON(w, http.StatusOK, resp)
 	return nil
