@@ -34,6 +34,9 @@ type Conductor interface {
 	LiveMigrationDone(ctx context.Context, r rpc.LiveMigrationResult) error
 	SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (rpc.PowerSyncReply, error)
 	ReportService(ctx context.Context, r rpc.ServiceReport) error
+	InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error
+	InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshelvedRequest) error
+	ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error)
 }
 
 // Config holds the agent's options (nova's names in comments).
@@ -54,6 +57,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// BuildTimeout is instance_build_timeout; 0 no limit.
 	BuildTimeout time.Duration
+	// ShelvedOffloadTime is shelved_offload_time: how long a shelved
+	// instance keeps its guest here; 0 offloads at once, < 0 never.
+	ShelvedOffloadTime time.Duration
 	// Resources are the overcommit and reserve options.
 	Resources ResourceOptions
 }
@@ -97,6 +103,9 @@ type Agent struct {
 	// inventory is the inventory last written to placement.
 	inventory map[string]Inventory
 	reports   int64
+	// shelved are the instances shelved here and not offloaded, with when,
+	// for the offload after ShelvedOffloadTime.
+	shelved map[string]time.Time
 }
 
 // New returns an agent; Start brings it up.
@@ -113,7 +122,7 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	log := d.Log.With("host", cfg.Host)
 	return &Agent{cfg: cfg, driver: d.Driver, cond: d.Conductor, placement: d.Placement,
 		images: newImageCache(cfg.ImageCacheDir, d.Images), uploader: d.Uploader, hosts: d.Hosts, log: log, dedupe: bus.NewDedupe(4096),
-		destroyed: map[string]bool{}, powers: map[string]int{}}, nil
+		destroyed: map[string]bool{}, powers: map[string]int{}, shelved: map[string]time.Time{}}, nil
 }
 
 // Host is the agent's host name.
@@ -135,10 +144,12 @@ func (a *Agent) Start(ctx context.Context, b *bus.Bus) (stop func(context.Contex
 		return nil, fmt.Errorf("serve compute.%s: %w", a.cfg.Host, err)
 	}
 	a.heartbeat(ctx)
+	a.recoverShelved(ctx)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); a.every(runCtx, a.cfg.ReportInterval, a.heartbeat) }()
+	go func() { defer wg.Done(); a.every(runCtx, a.offloadInterval(), a.offloadShelved) }()
 	go func() { defer wg.Done(); a.every(runCtx, a.cfg.SyncPowerStateInterval, a.syncPowerStates) }()
 	go func() { defer wg.Done(); a.watchEvents(runCtx) }()
 	a.log.InfoContext(ctx, "compute agent started")
@@ -193,6 +204,13 @@ func (a *Agent) Endpoint() *bus.Endpoint {
 	bus.HandleCast(ep, rpc.ResumeInstance, a.ResumeInstance)
 	bus.Handle(ep, rpc.GetConsoleOutput, a.ConsoleOutput)
 	bus.Handle(ep, rpc.GetVNCConsole, a.VNCConsole)
+	bus.HandleCast(ep, rpc.ShelveInstance, a.Shelve)
+	bus.HandleCast(ep, rpc.ShelveOffloadInstance, a.ShelveOffload)
+	bus.HandleCast(ep, rpc.UnshelveOnHost, a.Unshelve)
+	bus.HandleCast(ep, rpc.RescueInstance, a.Rescue)
+	bus.HandleCast(ep, rpc.UnrescueInstance, a.Unrescue)
+	bus.HandleCast(ep, rpc.BackupInstance, a.Backup)
+	bus.Handle(ep, rpc.GetDiagnostics, a.Diagnostics)
 	return ep
 }
 

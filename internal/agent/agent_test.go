@@ -37,6 +37,11 @@ type fakeConductor struct {
 	failUpdate map[string]error
 	// onMove runs for updates that hand an instance to another host.
 	onMove func(rpc.InstanceUpdateRequest)
+	// shelved and unshelved are the shelve reports.
+	shelved   []rpc.InstanceShelvedRequest
+	unshelved []rpc.InstanceUnshelvedRequest
+	// shelvedAt is when shelved_instances says instances were shelved.
+	shelvedAt time.Time
 }
 
 func newFakeConductor() *fakeConductor {
@@ -145,6 +150,41 @@ func (f *fakeConductor) ReportService(ctx context.Context, r rpc.ServiceReport) 
 	defer f.mu.Unlock()
 	f.reports = append(f.reports, r)
 	return nil
+}
+
+func (f *fakeConductor) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shelved = append(f.shelved, r)
+	if st := f.states[r.InstanceUUID]; st != nil {
+		st.VMState, st.TaskState, st.PowerState = "shelved", "", r.PowerState
+		if r.Offloaded {
+			st.VMState = "shelved_offloaded"
+		}
+	}
+	return nil
+}
+
+func (f *fakeConductor) InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshelvedRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unshelved = append(f.unshelved, r)
+	if st := f.states[r.InstanceUUID]; st != nil && r.Error == "" {
+		st.VMState, st.TaskState, st.PowerState = "active", "", r.PowerState
+	}
+	return nil
+}
+
+func (f *fakeConductor) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var reply rpc.ShelvedInstancesReply
+	for _, id := range r.InstanceUUIDs {
+		if st := f.states[id]; st != nil && st.VMState == "shelved" && st.TaskState == "" && f.hosts[id] == r.Host {
+			reply.Instances = append(reply.Instances, rpc.ShelvedInstance{UUID: id, ShelvedAt: f.shelvedAt})
+		}
+	}
+	return reply, nil
 }
 
 func (f *fakeConductor) log() (events []string, updates []rpc.InstanceUpdateRequest) {

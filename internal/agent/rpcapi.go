@@ -55,6 +55,23 @@ func (b BusConductor) ReportService(ctx context.Context, r rpc.ServiceReport) er
 	return bus.Cast(ctx, b.Bus, conductorTarget, rpc.ServiceUpdate, r)
 }
 
+// InstanceShelved calls instance_shelved.
+func (b BusConductor) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error {
+	_, err := bus.Call(ctx, b.Bus, conductorTarget, rpc.InstanceShelved, r)
+	return err
+}
+
+// InstanceUnshelved calls instance_unshelved.
+func (b BusConductor) InstanceUnshelved(ctx context.Context, r rpc.InstanceUnshelvedRequest) error {
+	_, err := bus.Call(ctx, b.Bus, conductorTarget, rpc.InstanceUnshelved, r)
+	return err
+}
+
+// ShelvedInstances calls shelved_instances.
+func (b BusConductor) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesRequest) (rpc.ShelvedInstancesReply, error) {
+	return bus.Call(ctx, b.Bus, conductorTarget, rpc.ShelvedInstances, r)
+}
+
 // BusHosts are the other compute hosts reached over the bus.
 type BusHosts struct{ Bus *bus.Bus }
 

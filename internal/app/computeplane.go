@@ -239,6 +239,7 @@ func newAgent(cfg *config.Config, host string, drv virt.Driver, cond agent.Condu
 		SyncPowerStateInterval: sec(cc.SyncPowerStateInterval),
 		ShutdownTimeout:        sec(cc.ShutdownTimeout),
 		BuildTimeout:           sec(cc.InstanceBuildTimeout),
+		ShelvedOffloadTime:     sec(cfg.Default.ShelvedOffloadTime),
 		Resources: agent.ResourceOptions{
 			CPUAllocationRatio: cc.CPUAllocationRatio, RAMAllocationRatio: cc.RAMAllocationRatio,
 			DiskAllocationRatio:       cc.DiskAllocationRatio,
@@ -479,5 +480,9 @@ func (ci computeImages) ImageURL(id string) string { return ci.url + "/v2/images
 
 // DeleteImage deletes an image on the caller's behalf.
 func (ci computeImages) DeleteImage(ctx context.Context, id string) error {
-	return ci.svc.DeleteImage(ctx, id)
+	err := ci.svc.DeleteImage(ctx, id)
+	if errors.Is(err, image.ErrNotFound) {
+		return fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	return err
 }

@@ -48,6 +48,17 @@ type Conductor interface {
 	// RemoteConsole returns the URL of a console of the protocol ("vnc",
 	// "spice", "serial", "mks") and type ("novnc", ...); a call.
 	RemoteConsole(ctx context.Context, inst Instance, protocol, kind string) (string, error)
+	// RescueInstance boots the instance from rescueImage with its own disk
+	// attached second.
+	RescueInstance(ctx context.Context, inst Instance, rescueImage Image, adminPass string) error
+	UnrescueInstance(ctx context.Context, inst Instance) error
+	// BackupInstance uploads the instance's disk into the backup image the
+	// API created, then keeps only the newest rotation backups of
+	// backupType.
+	BackupInstance(ctx context.Context, inst Instance, imageID, backupType string, rotation int) error
+	// Diagnostics returns the instance's diagnostics from its host; a
+	// call.
+	Diagnostics(ctx context.Context, inst Instance) (Diagnostics, error)
 }
 
 // BuildRequest is what the scheduler and compute agents need to build the
@@ -98,7 +109,9 @@ type ResizeRequest struct {
 // UnshelveRequest brings a shelved instance back, optionally into another
 // availability zone or onto a chosen host.
 type UnshelveRequest struct {
-	Instance         Instance
+	Instance Instance
+	// ZoneSet asks for AvailabilityZone (nil unpins the instance).
+	ZoneSet          bool
 	AvailabilityZone *string
 	Host             string
 }
@@ -150,4 +163,7 @@ type ImageService interface {
 	// ImageURL is where the image service serves the image, for the
 	// Location of createImage responses before 2.45.
 	ImageURL(id string) string
+	// DeleteImage deletes an image, as a shelved server's delete removes
+	// its shelved image; a missing image is ErrNotFound.
+	DeleteImage(ctx context.Context, id string) error
 }

@@ -43,6 +43,10 @@ type Instance struct {
 	// UserData is base64 as given; nil when none.
 	UserData *string
 	Metadata map[string]string
+	// SystemMetadata is what nova keeps in instance_system_metadata beyond
+	// the columns here: shelved_at, shelved_image_id, shelved_host,
+	// old_vm_state, password_0..3.
+	SystemMetadata map[string]string
 	// Tags are sorted.
 	Tags []string
 	// ConfigDrive is nova's config_drive column: "True" or "".
@@ -99,6 +103,7 @@ func (i *Instance) Clone() Instance {
 	c.ImageProperties = maps.Clone(i.ImageProperties)
 	c.SchedulerHints = maps.Clone(i.SchedulerHints)
 	c.Metadata = maps.Clone(i.Metadata)
+	c.SystemMetadata = maps.Clone(i.SystemMetadata)
 	c.Tags = slices.Clone(i.Tags)
 	c.SecurityGroups = slices.Clone(i.SecurityGroups)
 	c.BlockDevices = slices.Clone(i.BlockDevices)

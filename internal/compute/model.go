@@ -29,6 +29,8 @@ var (
 	// ErrOverLimit is an over-quota failure nova reports as 413 overLimit.
 	// Most quota failures (key pairs, later servers) are 403 forbidden.
 	ErrOverLimit = errors.New("over limit")
+	// ErrNotImplemented is what the host's driver cannot do (501).
+	ErrNotImplemented = errors.New("not implemented")
 
 	// ErrMarkerNotFound is a list marker naming nothing the caller sees;
 	// stores return it, the service turns it into a 400 worded per resource.

@@ -206,12 +206,32 @@ func (s *Service) DeleteServer(ctx context.Context, id string, force bool) error
 	if err := s.authorize(ctx, rule, ownerTarget(inst)); err != nil {
 		return err
 	}
+	if err := checkState(state, &inst, s.isAdmin(ctx), nil); err != nil {
+		return err
+	}
+	s.deleteShelvedImage(ctx, inst)
 	if inst.Host == "" {
 		return s.localDelete(ctx, inst, state)
 	}
 	_, err = s.transition(ctx, inst, op{state: state, record: ActionDelete, task: TaskDeleting,
 		cast: func(ctx context.Context, inst Instance) error { return s.cond.DeleteInstance(ctx, inst, false) }})
 	return err
+}
+
+// deleteShelvedImage deletes the image a shelved server was shelved into,
+// as nova's delete does; a failure is logged, the delete goes on.
+func (s *Service) deleteShelvedImage(ctx context.Context, inst Instance) {
+	if inst.VMState != VMShelved && inst.VMState != VMShelvedOffloaded {
+		return
+	}
+	id := inst.SystemMetadata[SysShelvedImageID]
+	if id == "" {
+		return
+	}
+	if err := s.images.DeleteImage(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.WarnContext(ctx, "delete the image of a shelved server", "instance_uuid", inst.UUID, "image_id", id,
+			"error", err)
+	}
 }
 
 // RestoreServer brings back a soft-deleted server. Servers are deleted at

@@ -406,7 +406,7 @@ func (s *Service) UnshelveServer(ctx context.Context, id string, u UnshelveOptio
 		cast: func(ctx context.Context, inst Instance) error {
 			req := UnshelveRequest{Instance: inst, Host: u.Host}
 			if u.ZoneSet {
-				req.AvailabilityZone = u.Zone
+				req.ZoneSet, req.AvailabilityZone = true, u.Zone
 			}
 			return s.cond.UnshelveInstance(ctx, req)
 		}})

@@ -17,6 +17,8 @@ func TestStatus(t *testing.T) {
 		{VMStopped, TaskResizePrep, "RESIZE"}, {VMStopped, TaskPoweringOn, "SHUTOFF"}, {VMBuilding, TaskScheduling, "BUILD"},
 		{VMResized, TaskResizeReverting, "REVERT_RESIZE"}, {VMResized, TaskResizeConfirming, "VERIFY_RESIZE"},
 		{VMError, TaskRebuilding, "REBUILD"}, {VMShelvedOffloaded, TaskNone, "SHELVED_OFFLOADED"}, {"bogus", TaskNone, "UNKNOWN"},
+		{VMActive, TaskRescuing, "ACTIVE"}, {VMRescued, TaskUnrescuing, "RESCUE"}, {VMShelved, TaskShelvingOffloading, "SHELVED"},
+		{VMActive, TaskShelvingImageUploading, "ACTIVE"}, {VMShelvedOffloaded, TaskUnshelving, "SHELVED_OFFLOADED"},
 	}
 	for _, tc := range cases {
 		i := Instance{VMState: tc.vm, TaskState: tc.task}
@@ -59,6 +61,24 @@ func TestCheckStateOrder(t *testing.T) {
 		{"console while migrating", "remote-console", Instance{UUID: "u", Host: "h", TaskState: TaskMigrating}, false,
 			"Cannot 'get_vnc_console' instance u while it is in task_state migrating"},
 		{"delete anything", "delete", Instance{UUID: "u", VMState: VMError, TaskState: TaskDeleting}, false, ""},
+		{"rescue an errored server", "rescue", Instance{UUID: "u", VMState: VMError, LaunchedAt: launched}, false, ""},
+		{"rescue a paused server", "rescue", Instance{UUID: "u", VMState: VMPaused, LaunchedAt: launched}, false,
+			"Cannot 'rescue' instance u while it is in vm_state paused"},
+		{"rescue while busy", "rescue", Instance{UUID: "u", VMState: VMActive, TaskState: TaskRebooting,
+			LaunchedAt: launched}, false, "task_state rebooting"},
+		{"rescue locked", "rescue", Instance{UUID: "u", Locked: true, VMState: VMActive}, false, "Instance u is locked"},
+		{"unrescue active", "unrescue", Instance{UUID: "u", VMState: VMActive, LaunchedAt: launched}, false,
+			"Cannot 'unrescue' instance u while it is in vm_state active"},
+		{"backup locked", "createBackup", Instance{UUID: "u", Locked: true, VMState: VMSuspended, LaunchedAt: launched},
+			false, ""},
+		{"backup stopped", "createBackup", Instance{UUID: "u", VMState: VMStopped, LaunchedAt: launched}, false, ""},
+		{"backup shelved", "createBackup", Instance{UUID: "u", VMState: VMShelved, LaunchedAt: launched}, false,
+			"Cannot 'createBackup' instance u while it is in vm_state shelved"},
+		{"offload active", "shelveOffload", Instance{UUID: "u", VMState: VMActive, LaunchedAt: launched}, true,
+			"Cannot 'shelveOffload' instance u while it is in vm_state active"},
+		{"unshelve offloaded", "unshelve", Instance{UUID: "u", VMState: VMShelvedOffloaded, LaunchedAt: launched}, false, ""},
+		{"diagnostics without a host", "diagnostics", Instance{UUID: "u", VMState: VMShelvedOffloaded}, true,
+			"Instance u is not ready"},
 	}
 	for _, tc := range cases {
 		err := checkState(tc.op, &tc.inst, tc.admin, down)

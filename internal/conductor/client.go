@@ -35,8 +35,8 @@ type Client struct {
 	consoles ConsoleAuth
 }
 
-// DiscardImagesWith makes refused shelves delete the snapshot image the API
-// created for them.
+// DiscardImagesWith makes shelves and backups that cannot be handed to
+// their host delete the image the API created for them.
 func (c *Client) DiscardImagesWith(d ImageDiscarder) { c.images = d }
 
 var _ compute.Conductor = (*Client)(nil)
@@ -173,18 +173,6 @@ func (c *Client) ConsoleOutput(ctx context.Context, inst compute.Instance, lengt
 	return r.Output, nil
 }
 
-// notAvailable refuses an operation the conductor does not carry out yet,
-// so the API answers 409 and puts the task state back rather than leave
-// the server waiting for work nobody does.
-func notAvailable(op string, inst compute.Instance) error {
-	return &compute.Error{Kind: compute.ErrConflict, Message: fmt.Sprintf("Cannot '%s' instance %s: this cloud "+
-		"cannot %s servers yet.", op, inst.UUID, opWords[op])}
-}
-
-var opWords = map[string]string{
-	"shelve": "shelve", "shelveOffload": "offload shelved", "unshelve": "unshelve",
-}
-
 // RebuildInstance casts rebuild_instance to the conductor, which checks a
 // new image against the host and hands the rebuild to it.
 func (c *Client) RebuildInstance(ctx context.Context, req compute.RebuildRequest) error {
@@ -221,27 +209,6 @@ func (c *Client) SnapshotInstance(ctx context.Context, inst compute.Instance, im
 	err := bus.Cast(rpcContext(ctx), c.bus, computeTarget(inst.Host), rpc.SnapshotInstance,
 		rpc.SnapshotRequest{InstanceUUID: inst.UUID, ImageID: imageID})
 	return hostError(inst.Host, err)
-}
-
-// ShelveInstance is not available yet: the snapshot image the API made
-// for it is deleted again.
-func (c *Client) ShelveInstance(ctx context.Context, inst compute.Instance, imageID string) error {
-	if c.images != nil {
-		if err := c.images.DeleteImage(ctx, imageID); err != nil {
-			c.log.WarnContext(ctx, "delete the image of a refused shelve", "image_id", imageID, "error", err)
-		}
-	}
-	return notAvailable("shelve", inst)
-}
-
-// ShelveOffloadInstance is not available yet.
-func (c *Client) ShelveOffloadInstance(ctx context.Context, inst compute.Instance) error {
-	return notAvailable("shelveOffload", inst)
-}
-
-// UnshelveInstance is not available yet.
-func (c *Client) UnshelveInstance(ctx context.Context, req compute.UnshelveRequest) error {
-	return notAvailable("unshelve", req.Instance)
 }
 
 // LiveMigrateInstance casts live_migrate_instance to the conductor. Every

@@ -70,11 +70,13 @@ func TestClient(t *testing.T) {
 	t.Cleanup(func() { b.Close(context.Background()) })
 	rec := &recorder{got: make(chan struct{}, 16)}
 	condMethods := []string{"build_instances", "cleanup_deleted_instance", "instance_destroyed", "migrate_server",
-		"rebuild_instance", "confirm_resize", "revert_resize", "live_migrate_instance", "evacuate_instance"}
+		"rebuild_instance", "confirm_resize", "revert_resize", "live_migrate_instance", "evacuate_instance",
+		"unshelve_instance"}
 	if _, err := b.Serve(ctx, rpc.TopicConductor, "ctl", rec.endpoint("conductor", rpc.NamespaceConductor, rpc.ConductorVersion, condMethods, nil)); err != nil {
 		t.Fatal(err)
 	}
-	hostMethods := []string{"terminate_instance", "stop_instance", "reboot_instance", "get_console_output"}
+	hostMethods := []string{"terminate_instance", "stop_instance", "reboot_instance", "get_console_output",
+		"shelve_instance", "shelve_offload_instance", "rescue_instance", "unrescue_instance", "backup_instance"}
 	if _, err := b.Serve(ctx, rpc.TopicCompute, "a", rec.endpoint("compute.a", rpc.NamespaceCompute, rpc.ComputeVersion, hostMethods,
 		func(m string) (any, error) {
 			if m == "get_console_output" {
@@ -126,6 +128,16 @@ func TestClient(t *testing.T) {
 		{"evacuate", func() error {
 			return c.EvacuateInstance(apiCtx, compute.EvacuateRequest{Instance: inst, TargetStopped: true})
 		}, "conductor", "evacuate_instance"},
+		{"shelve", func() error { return c.ShelveInstance(apiCtx, inst, "img") }, "compute.a", "shelve_instance"},
+		{"offload", func() error { return c.ShelveOffloadInstance(apiCtx, inst) }, "compute.a", "shelve_offload_instance"},
+		{"unshelve", func() error {
+			return c.UnshelveInstance(apiCtx, compute.UnshelveRequest{Instance: inst})
+		}, "conductor", "unshelve_instance"},
+		{"rescue", func() error { return c.RescueInstance(apiCtx, inst, compute.Image{ID: "img"}, "pw") }, "compute.a",
+			"rescue_instance"},
+		{"unrescue", func() error { return c.UnrescueInstance(apiCtx, inst) }, "compute.a", "unrescue_instance"},
+		{"backup", func() error { return c.BackupInstance(apiCtx, inst, "img", "daily", 2) }, "compute.a",
+			"backup_instance"},
 	} {
 		if err := tc.do(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -153,12 +165,15 @@ func TestClient(t *testing.T) {
 		!errors.Is(ce.Kind, compute.ErrConflict) {
 		t.Errorf("console of a down host: %v", err)
 	}
+	down := compute.Instance{UUID: "i1", Host: "down"}
 	for name, err := range map[string]error{
-		"shelve":   c.ShelveInstance(apiCtx, inst, "img"),
-		"unshelve": c.UnshelveInstance(apiCtx, compute.UnshelveRequest{Instance: inst}),
+		"shelve":  c.ShelveInstance(apiCtx, down, "img"),
+		"backup":  c.BackupInstance(apiCtx, down, "img", "daily", 1),
+		"rescue":  c.RescueInstance(apiCtx, down, compute.Image{ID: "img"}, "pw"),
+		"offload": c.ShelveOffloadInstance(apiCtx, down),
 	} {
 		if !errors.As(err, &ce) || !errors.Is(ce.Kind, compute.ErrConflict) {
-			t.Errorf("%s: %v, want a conflict", name, err)
+			t.Errorf("%s on a down host: %v, want a conflict", name, err)
 		}
 	}
 	if _, err := c.RemoteConsole(apiCtx, inst, "vnc", "novnc"); !errors.As(err, &ce) || !errors.Is(ce.Kind, compute.ErrInvalid) {

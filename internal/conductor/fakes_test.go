@@ -293,6 +293,10 @@ func (f *fakeComputes) step(name, host, uuid string) error {
 	return nil
 }
 
+func (f *fakeComputes) UnshelveOnHost(ctx context.Context, host string, req rpc.UnshelveOnHostRequest) error {
+	return f.step("unshelve", host, req.Instance.UUID)
+}
+
 func (f *fakeComputes) Terminate(ctx context.Context, host, uuid string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

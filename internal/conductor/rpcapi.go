@@ -68,3 +68,8 @@ func (b BusComputes) FinishRevertMigration(ctx context.Context, host, uuid strin
 func (b BusComputes) LiveMigrate(ctx context.Context, host string, req rpc.LiveMigrationRequest) error {
 	return bus.Cast(ctx, b.Bus, computeTarget(host), rpc.LiveMigration, req)
 }
+
+// UnshelveOnHost casts unshelve_instance to a host.
+func (b BusComputes) UnshelveOnHost(ctx context.Context, host string, req rpc.UnshelveOnHostRequest) error {
+	return bus.Cast(ctx, b.Bus, computeTarget(host), rpc.UnshelveOnHost, req)
+}

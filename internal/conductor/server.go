@@ -66,6 +66,7 @@ type Computes interface {
 	RevertMigration(ctx context.Context, host, uuid string) error
 	FinishRevertMigration(ctx context.Context, host, uuid string, powerOn bool) (rpc.InstanceState, error)
 	LiveMigrate(ctx context.Context, host string, req rpc.LiveMigrationRequest) error
+	UnshelveOnHost(ctx context.Context, host string, req rpc.UnshelveOnHostRequest) error
 }
 
 // Config holds the conductor's options.
@@ -135,6 +136,10 @@ func (s *Server) Endpoint() *bus.Endpoint {
 	bus.HandleCast(ep, rpc.LiveMigrateInstance, s.LiveMigrateInstance)
 	bus.HandleCast(ep, rpc.LiveMigrationDone, s.LiveMigrationDone)
 	bus.HandleCast(ep, rpc.EvacuateInstance, s.EvacuateInstance)
+	bus.HandleCast(ep, rpc.UnshelveInstance, s.UnshelveInstance)
+	bus.HandleCast(ep, rpc.InstanceShelved, s.InstanceShelved)
+	bus.HandleCast(ep, rpc.InstanceUnshelved, s.InstanceUnshelved)
+	bus.Handle(ep, rpc.ShelvedInstances, s.ShelvedInstances)
 	bus.Handle(ep, rpc.InstanceUpdate, s.InstanceUpdate)
 	bus.HandleCast(ep, rpc.InstanceEvent, s.InstanceEvent)
 	bus.HandleCast(ep, rpc.InstanceDestroyed, s.InstanceDestroyed)

@@ -48,6 +48,7 @@ type Default struct {
 	BindHost           string `ini:"bind_host" default:"0.0.0.0" help:"Address the API services listen on."`
 	PublicScheme       string `ini:"public_scheme" default:"http" choices:"http,https" help:"Scheme of the catalog URLs."`
 	RPCResponseTimeout int    `ini:"rpc_response_timeout" default:"60" min:"1" help:"Seconds a bus call waits for its answer."`
+	ShelvedOffloadTime int    `ini:"shelved_offload_time" default:"0" min:"-1" help:"Seconds a shelved server keeps its host before it is offloaded; 0: at once, -1: never."`
 }
 
 // Database is the [database] section.

@@ -11,7 +11,10 @@ package rpc
 //	     live_migration, pre_live_migration,
 //	     post_live_migration_at_destination,
 //	     rollback_live_migration_at_destination.
-var ComputeVersion = V(1, 0)
+//	1.1: shelve_instance, shelve_offload_instance, unshelve_instance,
+//	     rescue_instance, unrescue_instance, backup_instance,
+//	     get_instance_diagnostics.
+var ComputeVersion = V(1, 1)
 
 // NamespaceCompute is the compute agent's namespace.
 const NamespaceCompute = "compute"

@@ -9,7 +9,9 @@ package rpc
 //	     resize_failed, live_migrate_instance, live_migration_done,
 //	     evacuate_instance, instance_update, instance_event,
 //	     instance_destroyed, sync_power_states, service_update.
-var ConductorVersion = V(1, 0)
+//	1.1: unshelve_instance, instance_shelved, instance_unshelved,
+//	     shelved_instances.
+var ConductorVersion = V(1, 1)
 
 // NamespaceConductor is the conductor's namespace.
 const NamespaceConductor = "conductor"

@@ -64,6 +64,19 @@ type Driver interface {
 	GetConsoleOutput(ctx context.Context, uuid string) (string, error)
 	// GetVNCConsole is where the instance's VNC server listens.
 	GetVNCConsole(ctx context.Context, uuid string) (VNCConsole, error)
+	// Diagnostics reports the instance's state and counters (nova's
+	// get_instance_diagnostics); what a driver cannot know stays zero.
+	Diagnostics(ctx context.Context, uuid string) (Diagnostics, error)
+
+	// Rescue boots the instance from a rescue disk made from rescue (its
+	// own image when the caller has no other) with the instance's root
+	// disk attached second, running; adminPass, when set, is the rescue
+	// system's password. A rescued instance fails with ErrInvalidState.
+	Rescue(ctx context.Context, spec *InstanceSpec, rescue ImageRef, adminPass string) error
+	// Unrescue drops the rescue disk and boots the instance from its own
+	// disk again, running; an instance not rescued fails with
+	// ErrInvalidState.
+	Unrescue(ctx context.Context, uuid string) error
 
 	// MigrateDiskAndPowerOff is the source side of a cold migration or
 	// resize: it powers the instance off and hands its disk over for dest.
@@ -271,6 +284,49 @@ type SnapshotImage struct {
 	Size            int64
 	DiskFormat      string
 	ContainerFormat string
+}
+
+// Diagnostics is an instance as its hypervisor reports it (nova's
+// Diagnostics object, the standard shape of microversion 2.48).
+type Diagnostics struct {
+	// State is the power state's name: running, paused, shutdown, ...
+	State        string
+	Driver       string
+	Hypervisor   string
+	HypervisorOS string
+	// Uptime is in seconds since the guest started.
+	Uptime      int64
+	ConfigDrive bool
+	CPUs        []CPUDiagnostics
+	NICs        []NICDiagnostics
+	Disks       []DiskDiagnostics
+	// MemoryMaxKB is the guest's memory, MemoryUsedKB what it uses.
+	MemoryMaxKB  int64
+	MemoryUsedKB int64
+}
+
+// CPUDiagnostics is one virtual CPU; Time in nanoseconds, Utilisation in
+// percent or -1 when unknown.
+type CPUDiagnostics struct {
+	ID          int
+	Time        int64
+	Utilisation int
+}
+
+// NICDiagnostics is one network interface's counters.
+type NICDiagnostics struct {
+	MAC                                   string
+	RxOctets, RxErrors, RxDrop, RxPackets int64
+	TxOctets, TxErrors, TxDrop, TxPackets int64
+}
+
+// DiskDiagnostics is one disk's counters; Name is the guest's device
+// (vda).
+type DiskDiagnostics struct {
+	Name                      string
+	ReadBytes, ReadRequests   int64
+	WriteBytes, WriteRequests int64
+	ErrorsCount               int64
 }
 
 // VNCConsole is where an instance's VNC server listens.

@@ -300,6 +300,18 @@ func novaServerActionDefaults() []Default {
 				action("os-getVNCConsole, os-getSPICEConsole, os-getSerialConsole")),
 		novaRule(root+"os-console-auth-tokens", novaAdmin,
 			"Show the connection of a console auth token: GET /os-console-auth-tokens/{console_token}."),
+		novaRule(root+"os-rescue", novaMemberOrAdmin, "Rescue a server: "+action("rescue")),
+		novaRule(root+"os-unrescue", novaMemberOrAdmin, "Unrescue a server: "+action("unrescue")),
+		novaRule(root+"os-admin-actions:reset_state", novaAdmin, "Reset a server's state: "+action("os-resetState")),
+		novaRule(root+"os-admin-actions:inject_network_info", novaAdmin,
+			"Inject network information into a server: "+action("injectNetworkInfo")),
+		novaRule(root+"os-create-backup", novaMemberOrAdmin, "Back a server up: "+action("createBackup")),
+		novaRule(root+"os-server-diagnostics", novaAdmin,
+			"Show a server's diagnostics: GET /servers/{server_id}/diagnostics."),
+		novaRule(root+"os-server-password:show", novaReaderOrAdmin,
+			"Show a server's encrypted password: GET /servers/{server_id}/os-server-password."),
+		novaRule(root+"os-server-password:clear", novaMemberOrAdmin,
+			"Clear a server's encrypted password: DELETE /servers/{server_id}/os-server-password."),
 	}
 }
 

@@ -166,6 +166,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, compute.ErrOverLimit):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, compute.ErrNotImplemented):
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }

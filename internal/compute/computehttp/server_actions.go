@@ -71,6 +71,15 @@ var serverActions = map[string]func(h *Handler) serverActionFunc{
 	"unlock": simpleAction("unlock", http.StatusAccepted, func(h *Handler, r *http.Request, id string) error {
 		return h.svc.UnlockServer(r.Context(), id)
 	}),
+	"unrescue": simpleAction("unrescue", http.StatusAccepted, func(h *Handler, r *http.Request, id string) error {
+		return h.svc.UnrescueServer(r.Context(), id)
+	}),
+	"injectNetworkInfo": simpleAction("injectNetworkInfo", http.StatusAccepted, func(h *Handler, r *http.Request, id string) error {
+		return h.svc.InjectNetworkInfo(r.Context(), id)
+	}),
+	"rescue":              func(h *Handler) serverActionFunc { return h.rescue },
+	"os-resetState":       func(h *Handler) serverActionFunc { return h.resetState },
+	"createBackup":        func(h *Handler) serverActionFunc { return h.createBackup },
 	"reboot":              func(h *Handler) serverActionFunc { return h.reboot },
 	"lock":                func(h *Handler) serverActionFunc { return h.lock },
 	"rebuild":             func(h *Handler) serverActionFunc { return h.rebuild },

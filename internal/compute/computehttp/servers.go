@@ -23,6 +23,7 @@ func (h *Handler) serverRoutes(srv *api.Server) {
 	h.route(srv, "POST /v2.1/servers/{server_id}/action", h.serverAction)
 	h.route(srv, "POST /v2.1/servers/{server_id}/remote-consoles", h.createRemoteConsole)
 	h.serverPartRoutes(srv)
+	h.serverExtraRoutes(srv)
 }
 
 // str reads a string property the schema let through.

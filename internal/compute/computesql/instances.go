@@ -22,7 +22,7 @@ flavors, vcpus, memory_mb, image_ref, image_properties, host, node, availability
 scheduler_hints, key_name, key_data, user_data, config_drive, auto_disk_config, launched_at, terminated_at, locked,
 locked_by, locked_reason, hostname, reservation_id, launch_index, access_ip_v4, access_ip_v6, security_groups,
 block_devices, root_device_name, kernel_id, ramdisk_id, vm_state, task_state, power_state, progress, created_at,
-updated_at, deleted_at, deleted`
+updated_at, deleted_at, deleted, system_metadata`
 
 // writableColumns are instanceColumns without id.
 var writableColumns = strings.Split(strings.Join(strings.Fields(strings.TrimPrefix(instanceColumns, "id, ")), ""), ",")
@@ -53,7 +53,8 @@ func nullString(p *string) any {
 // instanceValues are the values of writableColumns for inst.
 func instanceValues(inst compute.Instance) ([]any, error) {
 	docs := []any{flavorsDoc{Current: inst.Flavor, Old: inst.OldFlavor, New: inst.NewFlavor}, nonNilMap(inst.ImageProperties),
-		nonNilHints(inst.SchedulerHints), nonNilSlice(inst.SecurityGroups), nonNilDevices(inst.BlockDevices)}
+		nonNilHints(inst.SchedulerHints), nonNilSlice(inst.SecurityGroups), nonNilDevices(inst.BlockDevices),
+		nonNilMap(inst.SystemMetadata)}
 	texts := make([]string, len(docs))
 	for i, d := range docs {
 		t, err := jsonText(d)
@@ -70,7 +71,7 @@ func instanceValues(inst compute.Instance) ([]any, error) {
 		inst.ReservationID, inst.LaunchIndex, inst.AccessIPv4, inst.AccessIPv6, texts[3], texts[4],
 		inst.RootDeviceName, inst.KernelID, inst.RamdiskID, string(inst.VMState), string(inst.TaskState),
 		int(inst.PowerState), inst.Progress, db.At(inst.CreatedAt), db.At(inst.UpdatedAt), db.At(inst.DeletedAt),
-		inst.Deleted}, nil
+		inst.Deleted, texts[5]}, nil
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -104,21 +105,21 @@ func nonNilDevices(s []compute.BlockDevice) []compute.BlockDevice {
 // scanInstance reads a row of instanceColumns.
 func scanInstance(r scanner) (compute.Instance, error) {
 	var (
-		inst                                        compute.Instance
-		desc, pinned, userData, lockedReason        sql.NullString
-		flavors, imageProps, hints, groups, devices string
-		launched, terminated, created, updated, del db.Time
-		vm, task                                    string
-		power                                       int
-		typeID                                      int64
-		vcpus, mem                                  int
+		inst                                          compute.Instance
+		desc, pinned, userData, lockedReason, sysMeta sql.NullString
+		flavors, imageProps, hints, groups, devices   string
+		launched, terminated, created, updated, del   db.Time
+		vm, task                                      string
+		power                                         int
+		typeID                                        int64
+		vcpus, mem                                    int
 	)
 	err := r.Scan(&inst.ID, &inst.UUID, &inst.DisplayName, &desc, &inst.ProjectID, &inst.UserID, &typeID, &flavors,
 		&vcpus, &mem, &inst.ImageRef, &imageProps, &inst.Host, &inst.Node, &inst.AvailabilityZone, &pinned, &hints,
 		&inst.KeyName, &inst.KeyData, &userData, &inst.ConfigDrive, &inst.AutoDiskConfig, &launched, &terminated,
 		&inst.Locked, &inst.LockedBy, &lockedReason, &inst.Hostname, &inst.ReservationID, &inst.LaunchIndex,
 		&inst.AccessIPv4, &inst.AccessIPv6, &groups, &devices, &inst.RootDeviceName, &inst.KernelID, &inst.RamdiskID,
-		&vm, &task, &power, &inst.Progress, &created, &updated, &del, &inst.Deleted)
+		&vm, &task, &power, &inst.Progress, &created, &updated, &del, &inst.Deleted, &sysMeta)
 	if err != nil {
 		return compute.Instance{}, err
 	}
@@ -133,6 +134,12 @@ func scanInstance(r scanner) (compute.Instance, error) {
 		}
 	}
 	inst.Flavor, inst.OldFlavor, inst.NewFlavor = fd.Current, fd.Old, fd.New
+	inst.SystemMetadata = map[string]string{}
+	if sysMeta.Valid && sysMeta.String != "" {
+		if err := json.Unmarshal([]byte(sysMeta.String), &inst.SystemMetadata); err != nil {
+			return compute.Instance{}, fmt.Errorf("decode system metadata of instance %s: %w", inst.UUID, err)
+		}
+	}
 	if inst.Flavor.ExtraSpecs == nil {
 		inst.Flavor.ExtraSpecs = map[string]string{}
 	}

@@ -30,7 +30,8 @@ func instance(n int, name string) compute.Instance {
 		Flavor:   compute.Flavor{ID: 7, FlavorID: "small", Name: "m1.small", VCPUs: 2, MemoryMB: 512, RootGB: 1, RxTxFactor: 1, ExtraSpecs: map[string]string{"hw:cpu_policy": "shared"}},
 		ImageRef: "11111111-1111-4111-8111-111111111111", ImageProperties: map[string]string{"os_distro": "cirros", "min_ram": "0"},
 		SchedulerHints: map[string][]string{"same_host": {"x"}}, Metadata: map[string]string{"role": name},
-		Tags: []string{}, SecurityGroups: []string{"default"}, Hostname: name, ReservationID: "r-1", LaunchIndex: n,
+		SystemMetadata: map[string]string{"password_0": ""},
+		Tags:           []string{}, SecurityGroups: []string{"default"}, Hostname: name, ReservationID: "r-1", LaunchIndex: n,
 		BlockDevices: []compute.BlockDevice{{SourceType: "image", DestinationType: "local", BootIndex: &zero,
 			ImageID: "11111111-1111-4111-8111-111111111111", DeleteOnTermination: true}},
 		VMState: compute.VMBuilding, TaskState: compute.TaskScheduling, CreatedAt: at, UpdatedAt: at,
@@ -101,6 +102,7 @@ func TestInstanceUpdate(t *testing.T) {
 		out, err := s.UpdateInstance(ctx, in.UUID, func(i *compute.Instance) error {
 			i.VMState, i.TaskState, i.Host = compute.VMActive, compute.TaskNone, "h1"
 			i.Metadata = map[string]string{"new": "1"}
+			i.SystemMetadata = map[string]string{"shelved_image_id": "img-1", "shelved_host": "h1"}
 			old := i.Flavor
 			i.OldFlavor = &old
 			i.LaunchedAt, i.UpdatedAt = later, later
@@ -111,6 +113,10 @@ func TestInstanceUpdate(t *testing.T) {
 		if out.VMState != compute.VMActive || out.Host != "h1" || out.OldFlavor == nil || out.Description != nil ||
 			!out.LaunchedAt.Equal(later) || len(out.Metadata) != 1 || out.Metadata["new"] != "1" {
 			t.Errorf("after update: %+v", out)
+		}
+		if read, _ := s.GetInstance(ctx, in.UUID, false); len(read.SystemMetadata) != 2 ||
+			read.SystemMetadata["shelved_image_id"] != "img-1" {
+			t.Errorf("system metadata read back: %v", read.SystemMetadata)
 		}
 		a, err := s.GetAction(ctx, in.UUID, "req-stop")
 		dbtest.Must(t, err)

@@ -296,7 +296,13 @@ func (c *Conductor) SnapshotInstance(ctx context.Context, inst compute.Instance,
 }
 
 func (c *Conductor) ShelveInstance(ctx context.Context, inst compute.Instance, imageID string) error {
-	return c.power(ctx, "ShelveInstance", inst, compute.TaskShelving, compute.VMShelved, compute.PowerShutdown)
+	return c.step(ctx, "ShelveInstance", inst, compute.TaskShelving, func(i *compute.Instance) {
+		i.VMState, i.TaskState, i.PowerState = compute.VMShelved, compute.TaskNone, compute.PowerShutdown
+		if i.SystemMetadata == nil {
+			i.SystemMetadata = map[string]string{}
+		}
+		i.SystemMetadata[compute.SysShelvedImageID] = imageID
+	})
 }
 
 func (c *Conductor) ShelveOffloadInstance(ctx context.Context, inst compute.Instance) error {
@@ -411,9 +417,44 @@ func (m *Images) CreateSnapshot(_ context.Context, name string, props map[string
 
 func (m *Images) ImageURL(id string) string { return "http://image.test:9292/images/" + id }
 
+func (m *Images) DeleteImage(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.images[id]; !ok {
+		return fmt.Errorf("image %s: %w", id, compute.ErrNotFound)
+	}
+	delete(m.images, id)
+	return nil
+}
+
 var _ compute.ImageService = (*Images)(nil)
 
 // Services is a fake compute.ServiceDirectory.
 type Services []compute.ServiceRecord
 
 func (s Services) Services(context.Context) ([]compute.ServiceRecord, error) { return s, nil }
+
+func (c *Conductor) RescueInstance(ctx context.Context, inst compute.Instance, image compute.Image, adminPass string) error {
+	return c.power(ctx, "RescueInstance", inst, compute.TaskRescuing, compute.VMRescued, compute.PowerRunning)
+}
+
+func (c *Conductor) UnrescueInstance(ctx context.Context, inst compute.Instance) error {
+	return c.power(ctx, "UnrescueInstance", inst, compute.TaskUnrescuing, compute.VMActive, compute.PowerRunning)
+}
+
+func (c *Conductor) BackupInstance(ctx context.Context, inst compute.Instance, imageID, backupType string, rotation int) error {
+	return c.step(ctx, "BackupInstance", inst, compute.TaskImageBackup, func(i *compute.Instance) {
+		i.TaskState = compute.TaskNone
+	})
+}
+
+// Diagnostics answers figures of a running guest of one CPU and disk.
+func (c *Conductor) Diagnostics(ctx context.Context, inst compute.Instance) (compute.Diagnostics, error) {
+	if _, err := c.begin("Diagnostics", inst.UUID); err != nil {
+		return compute.Diagnostics{}, err
+	}
+	return compute.Diagnostics{State: "running", Driver: "libvirt", Hypervisor: "kvm", HypervisorOS: "ubuntu",
+		Uptime: 60, CPUs: []compute.CPUDiagnostics{{ID: 0, Time: 1000, Utilisation: 10}},
+		Disks:       []compute.DiskDiagnostics{{Name: "vda", ReadBytes: 512, ReadRequests: 1}},
+		MemoryMaxKB: int64(inst.Flavor.MemoryMB) * 1024, MemoryUsedKB: int64(inst.Flavor.MemoryMB) * 512}, nil
+}

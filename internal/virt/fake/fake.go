@@ -85,6 +85,10 @@ type instance struct {
 	image   *image // nil: booted from a volume
 	console consoleLog
 	vncPort int
+	// rescue is the rescue disk's image while the instance is rescued.
+	rescue *image
+	// rescued is set while the instance runs from its rescue disk.
+	rescued bool
 }
 
 // New returns a fake driver; zero Options fields take DefaultOptions'

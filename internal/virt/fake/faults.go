@@ -37,6 +37,9 @@ const (
 	OpLiveMigrate           Op = "live_migration"
 	OpPostLiveMigration     Op = "post_live_migration_at_destination"
 	OpRollbackLiveMigration Op = "rollback_live_migration_at_destination"
+	OpRescue                Op = "rescue"
+	OpUnrescue              Op = "unrescue"
+	OpDiagnostics           Op = "get_instance_diagnostics"
 )
 
 // ErrInjected is the failure a Fault causes unless it names another.

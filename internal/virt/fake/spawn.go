@@ -200,6 +200,7 @@ func (d *Driver) Destroy(ctx context.Context, uuid string, keepDisks bool) error
 // forget releases what an instance held; the caller holds d.mu.
 func (d *Driver) forget(in *instance) {
 	d.releaseImage(in.image)
+	d.releaseImage(in.rescue)
 	delete(d.vncPorts, in.vncPort)
 }
 

@@ -52,6 +52,9 @@ type record struct {
 	ConfigDrive string `json:"config_drive,omitempty"`
 	// Crashed is set when QEMU died without a shutdown.
 	Crashed bool `json:"crashed,omitempty"`
+	// Rescue is set while the instance boots from its rescue disk
+	// (disk.rescue), its own disk attached second.
+	Rescue bool `json:"rescue,omitempty"`
 }
 
 func (in *instance) info() virt.InstanceInfo {
@@ -75,6 +78,7 @@ const (
 	fileQMP         = "qmp.sock"
 	filePid         = "qemu.pid"
 	fileSuspend     = "suspend.state"
+	fileRescue      = "disk.rescue"
 )
 
 func (in *instance) path(name string) string { return filepath.Join(in.dir, name) }

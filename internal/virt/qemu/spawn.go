@@ -265,6 +265,9 @@ func (d *Driver) machine(in *instance) *Machine {
 	if in.rec.ConfigDrive != "" {
 		m.Disks = append(m.Disks, Disk{ID: driveConfig, Path: in.path(fileConfigDrive), Format: "raw", ReadOnly: true})
 	}
+	if in.rec.Rescue {
+		rescueMachine(m, in)
+	}
 	return m
 }
 

@@ -56,6 +56,8 @@ func (s Suite) Run(t *testing.T) {
 		{"SuspendAndResume", s.testSuspend},
 		{"RebootFromAnyState", s.testReboot},
 		{"Snapshot", s.testSnapshot},
+		{"RescueAndUnrescue", s.testRescue},
+		{"Diagnostics", s.testDiagnostics},
 		{"Consoles", s.testConsoles},
 		{"UnknownInstanceErrors", s.testUnknown},
 		{"ColdMigrationConfirmed", s.testColdMigrationConfirm},
@@ -550,4 +552,55 @@ func (s Suite) testConcurrentSpawns(t *testing.T) {
 			t.Errorf("%s is %s, want running", info.UUID, info.State)
 		}
 	}
+}
+
+func (s Suite) testRescue(t *testing.T) {
+	e := s.env(t, "h1")
+	spec := e.spawn()
+	e.wantErr("unrescue an instance not rescued", e.d.Unrescue(e.ctx, spec.UUID), virt.ErrInvalidState)
+	e.must("rescue", e.d.Rescue(e.ctx, spec, e.s.Image(t), "rescue-pass"))
+	e.wantEvent(spec.UUID, virt.EventStopped)
+	e.wantEvent(spec.UUID, virt.EventStarted)
+	e.wantState(spec.UUID, virt.Running)
+	e.wantErr("rescue a rescued instance", e.d.Rescue(e.ctx, spec, e.s.Image(t), ""), virt.ErrInvalidState)
+	e.must("unrescue", e.d.Unrescue(e.ctx, spec.UUID))
+	e.wantEvent(spec.UUID, virt.EventStopped)
+	e.wantEvent(spec.UUID, virt.EventStarted)
+	e.wantState(spec.UUID, virt.Running)
+	// A stopped instance is rescued too, and runs.
+	e.must("power off", e.d.PowerOff(e.ctx, spec.UUID, 0))
+	e.wantEvent(spec.UUID, virt.EventStopped)
+	e.must("rescue a stopped instance", e.d.Rescue(e.ctx, spec, e.s.Image(t), ""))
+	e.wantEvent(spec.UUID, virt.EventStarted)
+	e.wantState(spec.UUID, virt.Running)
+	e.must("unrescue", e.d.Unrescue(e.ctx, spec.UUID))
+	e.wantState(spec.UUID, virt.Running)
+	// Destroying a rescued instance leaves nothing behind.
+	e.must("rescue", e.d.Rescue(e.ctx, spec, e.s.Image(t), ""))
+	e.must("destroy a rescued instance", e.d.Destroy(e.ctx, spec.UUID, false))
+	if e.listed(spec.UUID) {
+		t.Error("a destroyed rescued instance is still listed")
+	}
+	unknown := e.spec()
+	e.wantErr("rescue an unknown instance", e.d.Rescue(e.ctx, unknown, e.s.Image(t), ""), virt.ErrInstanceNotFound)
+	e.wantErr("unrescue an unknown instance", e.d.Unrescue(e.ctx, unknown.UUID), virt.ErrInstanceNotFound)
+}
+
+func (s Suite) testDiagnostics(t *testing.T) {
+	e := s.env(t, "h1")
+	spec := e.spawn()
+	d, err := e.d.Diagnostics(e.ctx, spec.UUID)
+	e.must("diagnostics", err)
+	if d.State != "running" || d.Driver == "" || d.Hypervisor == "" || len(d.CPUs) != s.Flavor.VCPUs ||
+		d.MemoryMaxKB != int64(s.Flavor.MemoryMB)*1024 || len(d.Disks) == 0 || d.Disks[0].Name != "vda" {
+		t.Errorf("diagnostics of a running instance %+v", d)
+	}
+	e.must("power off", e.d.PowerOff(e.ctx, spec.UUID, 0))
+	d, err = e.d.Diagnostics(e.ctx, spec.UUID)
+	e.must("diagnostics", err)
+	if d.State != "shutdown" || d.Uptime != 0 {
+		t.Errorf("diagnostics of a stopped instance: state %q uptime %d", d.State, d.Uptime)
+	}
+	_, err = e.d.Diagnostics(e.ctx, e.spec().UUID)
+	e.wantErr("diagnostics of an unknown instance", err, virt.ErrInstanceNotFound)
 }

@@ -423,6 +423,9 @@ func TestTypedCommandsSendQEMUsArguments(t *testing.T) {
 		"query-vnc":        map[string]any{"enabled": true, "host": "127.0.0.1", "service": "5901", "family": "ipv4", "auth": "none"},
 		"query-kvm":        map[string]any{"enabled": false, "present": true},
 		"query-block-jobs": []map[string]any{{"device": "disk0", "type": "mirror", "len": 100, "offset": 100, "ready": true, "status": "ready"}},
+		"query-blockstats": []map[string]any{{"device": "drive-virtio-disk0", "stats": map[string]any{"rd_bytes": 512,
+			"wr_bytes": 1024, "rd_operations": 1, "wr_operations": 2, "failed_rd_operations": 3}}},
+		"query-cpus-fast": []map[string]any{{"cpu-index": 0, "thread-id": 4242, "qom-path": "/machine/unattached/device[0]"}},
 		"query-migrate": map[string]any{"status": "completed", "total-time": 900, "downtime": 12,
 			"ram":            map[string]any{"transferred": 10, "remaining": 0, "total": 134217728},
 			"socket-address": []map[string]any{{"type": "inet", "host": "127.0.0.1", "port": "41234"}}},
@@ -463,6 +466,15 @@ func TestTypedCommandsSendQEMUsArguments(t *testing.T) {
 		if last.Execute != tc.command || string(last.Arguments) != tc.args {
 			t.Errorf("%s sent %s %s, want %s %s", tc.name, last.Execute, last.Arguments, tc.command, tc.args)
 		}
+	}
+	bs, err := q.QueryBlockstats(ctx)
+	if err != nil || len(bs) != 1 || bs[0].Device != "drive-virtio-disk0" || bs[0].Stats.ReadBytes != 512 ||
+		bs[0].Stats.WriteOperations != 2 || bs[0].Stats.FailedReadOps != 3 {
+		t.Errorf("query-blockstats = %+v, %v", bs, err)
+	}
+	cpus, err := q.QueryCPUsFast(ctx)
+	if err != nil || len(cpus) != 1 || cpus[0].ThreadID != 4242 {
+		t.Errorf("query-cpus-fast = %+v, %v", cpus, err)
 	}
 	vnc, err := q.QueryVNC(ctx)
 	if err != nil || vnc.Port() != 5901 || vnc.Host != "127.0.0.1" || !vnc.Enabled {
