@@ -81,7 +81,7 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 }
 
 // startComputePlane starts the conductor, the scheduler and this host's
-// compute agents (fake_host_count of them with the fake driver), all on
+// compute agents (one, or fake_host_count or qemu_host_count of them), all on
 // the bus, with the compute service's credentials for placement and the
 // image service.
 func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
@@ -118,9 +118,13 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
 	c.goRun(func() { schedulerd.Run(runCtx, host, reportEvery, p.registry.Report) })
 
 	images := imageFetcher{sc: sc.image}
-	for _, name := range fakeHostNames(host, cfg.Compute.FakeHostCount) {
-		drv := fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
-			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP})
+	drivers := newDrivers(cfg, images, log.With("component", "agent"))
+	c.closers = append(c.closers, drivers.Close)
+	for _, name := range drivers.hosts(host) {
+		drv, err := drivers.newDriver(name)
+		if err != nil {
+			return err
+		}
 		a, err := newAgent(cfg, name, drv, agent.BusConductor{Bus: p.bus}, agent.BusHosts{Bus: p.bus}, pl, images, images, log.With("component", "agent"))
 		if err != nil {
 			return err
@@ -135,7 +139,9 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context) error {
 			return stop(ctx)
 		})
 		p.agents = append(p.agents, a)
-		p.fakes[name] = drv
+		if f, ok := drv.(*fake.Driver); ok {
+			p.fakes[name] = f
+		}
 		p.stops[name] = stop
 	}
 	return nil

@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 
 	"github.com/nimbus-cloud/nimbus/internal/auth"
 	"github.com/nimbus-cloud/nimbus/internal/compute"
+	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/identity"
+	"github.com/nimbus-cloud/nimbus/internal/image"
 )
 
 // defaultFlavors are the flavors a new cloud offers: nova's classic m1 set
@@ -22,8 +28,9 @@ var defaultFlavors = []compute.FlavorCreate{
 	{ID: "84", Name: "m1.micro", MemoryMB: 192, VCPUs: 1, RootGB: 1},
 }
 
-// offerDefaults gives a new cloud the usual public flavors, so a newcomer
-// can boot at once. A flavor that exists already is left as it is.
+// offerDefaults gives a new cloud the usual public flavors and, when it is
+// built, the tiny test guest as an image, so a newcomer can boot at once. A
+// flavor or image that exists already is left as it is.
 func (c *Cloud) offerDefaults(ctx context.Context) error {
 	if c.Compute == nil {
 		return nil
@@ -37,5 +44,91 @@ func (c *Cloud) offerDefaults(ctx context.Context) error {
 			return fmt.Errorf("create flavor %s: %w", f.Name, err)
 		}
 	}
+	// A test image that cannot be offered is no reason not to start.
+	if err := c.offerTestImage(ctx); err != nil {
+		c.log.WarnContext(ctx, "the test image is not offered", "image", testImageName, "error", err)
+	}
+	return nil
+}
+
+// testImageName is the image a new cloud offers, as devstack offers cirros.
+const testImageName = "nimbus-tiny"
+
+// testImageAttrs are its attributes: what the guest needs (64 MB boots it
+// under TCG) and the hardware it has drivers for.
+var testImageAttrs = map[string]any{
+	"name": testImageName, "disk_format": "qcow2", "container_format": "bare", "visibility": "public",
+	"min_ram": 64, "min_disk": 1, "architecture": "x86_64", "os_type": "linux",
+	"hw_disk_bus": "virtio", "hw_vif_model": "virtio",
+}
+
+// testImageDir is where nimbus up looks for the tiny guest make test-image
+// builds: [compute] test_image_dir, else $NIMBUS_TEST_IMAGE_DIR, else
+// nimbus/test-image in the user's cache folder, as the build script has it.
+func testImageDir(cfg *config.Config) string {
+	if d := cfg.Compute.TestImageDir; d != "" {
+		return d
+	}
+	if d := os.Getenv("NIMBUS_TEST_IMAGE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "nimbus", "test-image")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".cache", "nimbus", "test-image")
+	}
+	return ""
+}
+
+// offerTestImage uploads the built test guest's disk as the public image
+// nimbus-tiny of the admin project, unless offer_test_image is off, the
+// guest is not built, or an image of that name exists.
+func (c *Cloud) offerTestImage(ctx context.Context) error {
+	if !c.cfg.Compute.OfferTestImage || c.Image == nil || c.Identity == nil {
+		return nil
+	}
+	dir := testImageDir(c.cfg)
+	disk := filepath.Join(dir, "disk.qcow2")
+	f, err := os.Open(disk)
+	if errors.Is(err, os.ErrNotExist) {
+		c.log.InfoContext(ctx, "no test image to offer: make test-image builds one", "image", testImageName, "path", disk)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("offer image %s: %w", testImageName, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("offer image %s: %w", testImageName, err)
+	}
+	projects, err := c.Identity.ListProjects(ctx, identity.ProjectQuery{ProjectFilter: identity.ProjectFilter{
+		DomainID: c.cfg.Identity.DefaultDomainID, Name: "admin"}})
+	if err != nil || len(projects) != 1 {
+		return fmt.Errorf("offer image %s: find the admin project: %d found, %v", testImageName, len(projects), err)
+	}
+	caller, _ := auth.FromContext(ctx)
+	admin := *caller
+	admin.ProjectID = projects[0].ID
+	ctx = auth.WithCaller(ctx, &admin)
+	existing, _, err := c.Image.ListImages(ctx, image.ImageFilter{Project: admin.ProjectID, Name: testImageName})
+	if err != nil {
+		return fmt.Errorf("offer image %s: %w", testImageName, err)
+	}
+	if len(existing) > 0 {
+		return nil
+	}
+	img, err := c.Image.CreateImage(ctx, maps.Clone(testImageAttrs))
+	if err != nil {
+		return fmt.Errorf("offer image %s: %w", testImageName, err)
+	}
+	if err := c.Image.UploadData(ctx, img.ID, f, st.Size()); err != nil {
+		if derr := c.Image.DeleteImage(ctx, img.ID); derr != nil {
+			c.log.WarnContext(ctx, "delete the image whose upload failed", "image_id", img.ID, "error", derr)
+		}
+		return fmt.Errorf("offer image %s: upload %s: %w", testImageName, disk, err)
+	}
+	c.log.InfoContext(ctx, "offering the test image", "image", testImageName, "image_id", img.ID, "path", disk)
 	return nil
 }

@@ -17,7 +17,8 @@ type Compute struct {
 	// read by the compute agent and the conductor.
 
 	// ComputeDriver is nova's [DEFAULT] compute_driver.
-	ComputeDriver string `ini:"compute_driver" default:"fake" choices:"fake" help:"Virt driver of the compute agent: fake (no guests; instances are records in memory, for scale tests and the control plane)."`
+	// Empty chooses at start: qemu when qemu-system-x86_64 is on PATH.
+	ComputeDriver string `ini:"compute_driver" choices:"fake,qemu" help:"Virt driver of the compute agent: qemu (guests are QEMU processes, under KVM or TCG; see [qemu]) or fake (no guests; instances are records in memory, for scale tests and the control plane); empty: qemu when qemu-system-x86_64 is installed, else fake."`
 	// CPUAllocationRatio and its siblings are nova's overcommit options: 0
 	// (nova's None) sets the initial ratio on a new resource provider and
 	// then leaves whatever placement holds, so operators may change it there.
@@ -42,6 +43,15 @@ type Compute struct {
 	FakeVCPUs              int  `ini:"fake_vcpus" default:"64" min:"1" help:"With compute_driver fake: CPUs of each fake host."`
 	FakeMemoryMB           int  `ini:"fake_memory_mb" default:"262144" min:"1" help:"With compute_driver fake: megabytes of memory of each fake host."`
 	FakeDiskGB             int  `ini:"fake_disk_gb" default:"4096" min:"1" help:"With compute_driver fake: gigabytes of disk of each fake host."`
+	QEMUHostCount          int  `ini:"qemu_host_count" default:"1" min:"1" max:"16" help:"With compute_driver qemu: how many compute hosts this process serves, each with its own agent and instances folder (<host>-1 ... <host>-N under state_path/hosts/ when more than one), so that servers migrate between them on one machine."`
+	// ForceRawImages, ForceConfigDrive and ConfigDriveFormat are nova's
+	// [DEFAULT] options of the same names, read by the qemu driver.
+	ForceRawImages    bool   `ini:"force_raw_images" default:"true" help:"Convert every base image to raw in instances/_base; false keeps qcow2 images as qcow2 bases."`
+	ForceConfigDrive  bool   `ini:"force_config_drive" default:"false" help:"Give every server a config drive, whether or not it asked for one."`
+	ConfigDriveFormat string `ini:"config_drive_format" default:"iso9660" choices:"iso9660,vfat" help:"File system of config drives."`
+	// TestImageDir and OfferTestImage give a new cloud an image to boot.
+	TestImageDir   string `ini:"test_image_dir" help:"Folder of the tiny guest make test-image builds (disk.qcow2); empty: $NIMBUS_TEST_IMAGE_DIR, else ~/.cache/nimbus/test-image."`
+	OfferTestImage bool   `ini:"offer_test_image" default:"true" help:"On the first start of nimbus up, upload the tiny guest of test_image_dir, when it is built, as the public image nimbus-tiny."`
 }
 
 // Quota is the [quota] section: nova's default per-project limits (-1: unlimited).

@@ -29,6 +29,7 @@ type Config struct {
 	Placement          Placement                `section:"placement"`
 	Messaging          Messaging                `section:"oslo_messaging_rabbit"`
 	Compute            Compute                  `section:"compute"`
+	QEMU               QEMU                     `section:"qemu"`
 	Quota              Quota                    `section:"quota"`
 	FilterScheduler    FilterScheduler          `section:"filter_scheduler"`
 	Scheduler          Scheduler                `section:"scheduler"`
