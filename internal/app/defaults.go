@@ -54,11 +54,11 @@ func (c *Cloud) offerDefaults(ctx context.Context) error {
 // testImageName is the image a new cloud offers, as devstack offers cirros.
 const testImageName = "nimbus-tiny"
 
-// testImageAttrs are its attributes: what the guest needs (64 MB boots it
-// under TCG) and the hardware it has drivers for.
+// testImageAttrs are its attributes: what the guest needs (it boots in 80
+// MB) and the hardware it has drivers for.
 var testImageAttrs = map[string]any{
 	"name": testImageName, "disk_format": "qcow2", "container_format": "bare", "visibility": "public",
-	"min_ram": 64, "min_disk": 1, "architecture": "x86_64", "os_type": "linux",
+	"min_ram": 80, "min_disk": 1, "architecture": "x86_64", "os_type": "linux",
 	"hw_disk_bus": "virtio", "hw_vif_model": "virtio",
 }
 

@@ -49,7 +49,7 @@ func TestUpOffersTheTestImage(t *testing.T) {
 		img := list[0]
 		if img.Name != "nimbus-tiny" || img.Visibility != images.ImageVisibilityPublic || img.DiskFormat != "qcow2" ||
 			img.ContainerFormat != "bare" || img.Status != images.ImageStatusActive || img.SizeBytes != int64(len(disk)) ||
-			img.MinRAMMegabytes != 64 || img.MinDiskGigabytes != 1 {
+			img.MinRAMMegabytes != 80 || img.MinDiskGigabytes != 1 {
 			t.Errorf("offered image %+v", img)
 		}
 		for k, want := range map[string]string{"architecture": "x86_64", "os_type": "linux", "hw_disk_bus": "virtio"} {
