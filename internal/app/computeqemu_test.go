@@ -48,18 +48,19 @@ type qemuCloud struct {
 	guest   string // the test guest's folder
 }
 
-func startQEMUCloud(t *testing.T, hosts int) *qemuCloud {
+func startQEMUCloud(t testing.TB, hosts int, opts ...cloudtest.Option) *qemuCloud {
 	t.Helper()
 	guest := cloudtest.TestImage(t)
-	c := cloudtest.Start(t, cloudtest.WithQEMU(), cloudtest.WithOption("compute.qemu_host_count", strconv.Itoa(hosts)),
-		cloudtest.WithOption("compute.report_interval", "1"))
+	c := cloudtest.Start(t, append([]cloudtest.Option{cloudtest.WithQEMU(),
+		cloudtest.WithOption("compute.qemu_host_count", strconv.Itoa(hosts)), cloudtest.WithOption("compute.report_interval", "1"),
+		cloudtest.WithOption("quota.instances", "-1"), cloudtest.WithOption("quota.ram", "-1")}, opts...)...)
 	q := &qemuCloud{Cloud: c, compute: c.ComputeClient(t, cloudtest.Admin), image: c.ImageClient(t, cloudtest.Admin), guest: guest}
 	q.compute.Microversion = "2.47"
 	return q
 }
 
 // upload creates an image and uploads data, returning its id.
-func (q *qemuCloud) upload(t *testing.T, opts images.CreateOpts, data io.Reader) string {
+func (q *qemuCloud) upload(t testing.TB, opts images.CreateOpts, data io.Reader) string {
 	t.Helper()
 	ctx := context.Background()
 	img, err := images.Create(ctx, q.image, opts).Extract()
@@ -73,7 +74,7 @@ func (q *qemuCloud) upload(t *testing.T, opts images.CreateOpts, data io.Reader)
 }
 
 // uploadFile uploads a file of the test guest as an image.
-func (q *qemuCloud) uploadFile(t *testing.T, opts images.CreateOpts, name string) string {
+func (q *qemuCloud) uploadFile(t testing.TB, opts images.CreateOpts, name string) string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(q.guest, name))
 	if err != nil {
@@ -83,7 +84,7 @@ func (q *qemuCloud) uploadFile(t *testing.T, opts images.CreateOpts, name string
 	return q.upload(t, opts, f)
 }
 
-func (q *qemuCloud) flavor(t *testing.T, name string, ramMB int) string {
+func (q *qemuCloud) flavor(t testing.TB, name string, ramMB int) string {
 	t.Helper()
 	disk := 1
 	f, err := flavors.Create(context.Background(), q.compute, flavors.CreateOpts{Name: name, VCPUs: 1, RAM: ramMB,
@@ -94,7 +95,7 @@ func (q *qemuCloud) flavor(t *testing.T, name string, ramMB int) string {
 	return f.ID
 }
 
-func (q *qemuCloud) boot(t *testing.T, name, flavor, image string) string {
+func (q *qemuCloud) boot(t testing.TB, name, flavor, image string) string {
 	t.Helper()
 	s, err := servers.Create(context.Background(), q.compute, servers.CreateOpts{Name: name, ImageRef: image,
 		FlavorRef: flavor, Networks: "none"}, nil).Extract()
@@ -104,7 +105,7 @@ func (q *qemuCloud) boot(t *testing.T, name, flavor, image string) string {
 	return s.ID
 }
 
-func (q *qemuCloud) server(t *testing.T, id string) *servers.Server {
+func (q *qemuCloud) server(t testing.TB, id string) *servers.Server {
 	t.Helper()
 	s, err := servers.Get(context.Background(), q.compute, id).Extract()
 	if err != nil {
@@ -115,7 +116,7 @@ func (q *qemuCloud) server(t *testing.T, id string) *servers.Server {
 
 // waitStatus waits until a server shows status and no task; a server that
 // goes to ERROR instead fails the test with its fault.
-func (q *qemuCloud) waitStatus(t *testing.T, id, status string) *servers.Server {
+func (q *qemuCloud) waitStatus(t testing.TB, id, status string) *servers.Server {
 	t.Helper()
 	var s *servers.Server
 	cloudtest.Eventually(t, guestWait, func() bool {
@@ -129,7 +130,7 @@ func (q *qemuCloud) waitStatus(t *testing.T, id, status string) *servers.Server 
 }
 
 // action runs a server action and waits for the status it leads to.
-func (q *qemuCloud) action(t *testing.T, id, status string, act func(ctx context.Context) error) *servers.Server {
+func (q *qemuCloud) action(t testing.TB, id, status string, act func(ctx context.Context) error) *servers.Server {
 	t.Helper()
 	if err := act(context.Background()); err != nil {
 		t.Fatalf("action on %s toward %s: %v", id, status, err)
@@ -138,7 +139,7 @@ func (q *qemuCloud) action(t *testing.T, id, status string, act func(ctx context
 }
 
 // console is the server's console output through os-getConsoleOutput.
-func (q *qemuCloud) console(t *testing.T, id string) string {
+func (q *qemuCloud) console(t testing.TB, id string) string {
 	t.Helper()
 	out, err := servers.ShowConsoleOutput(context.Background(), q.compute, id, servers.ShowConsoleOutputOpts{}).Extract()
 	if err != nil {
@@ -147,12 +148,16 @@ func (q *qemuCloud) console(t *testing.T, id string) string {
 	return out
 }
 
-// waitConsole waits until the console shows want at least n times.
-func (q *qemuCloud) waitConsole(t *testing.T, id, want string, n int) string {
+// waitConsole waits until the console shows want at least n times; a
+// server still building has none yet (409).
+func (q *qemuCloud) waitConsole(t testing.TB, id, want string, n int) string {
 	t.Helper()
 	deadline := time.Now().Add(guestWait)
 	for {
-		out := q.console(t, id)
+		out, err := servers.ShowConsoleOutput(context.Background(), q.compute, id, servers.ShowConsoleOutputOpts{}).Extract()
+		if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusConflict) {
+			t.Fatalf("console output of %s: %v", id, err)
+		}
 		if strings.Count(out, want) >= n {
 			return out
 		}
@@ -163,7 +168,7 @@ func (q *qemuCloud) waitConsole(t *testing.T, id, want string, n int) string {
 	}
 }
 
-func (q *qemuCloud) delete(t *testing.T, id string) {
+func (q *qemuCloud) delete(t testing.TB, id string) {
 	t.Helper()
 	if err := servers.Delete(context.Background(), q.compute, id).ExtractErr(); err != nil {
 		t.Fatalf("delete %s: %v", id, err)
@@ -176,7 +181,7 @@ func (q *qemuCloud) delete(t *testing.T, id string) {
 
 // instanceFolders are what the hosts' instances folders hold besides the
 // image cache.
-func (q *qemuCloud) instanceFolders(t *testing.T) []string {
+func (q *qemuCloud) instanceFolders(t testing.TB) []string {
 	t.Helper()
 	state := q.Config.Default.StatePath
 	dirs, _ := filepath.Glob(filepath.Join(state, "hosts", "*", "instances"))
