@@ -88,7 +88,7 @@ func (ds *drivers) newDriver(host string) (virt.Driver, error) {
 			SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
 			Images:               ds.images,
 			Peers:                ds.peers,
-			Log:                  ds.log.With("host", host),
+			Log:                  ds.log,
 		})
 		ds.peers.add(host, d)
 		return d, nil

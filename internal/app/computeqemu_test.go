@@ -164,7 +164,7 @@ func (q *qemuCloud) waitConsole(t testing.TB, id, want string, n int) string {
 		if time.Now().After(deadline) {
 			t.Fatalf("console of %s does not show %q %d times within %s:\n%s", id, want, n, guestWait, out)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
