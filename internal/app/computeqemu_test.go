@@ -149,13 +149,14 @@ func (q *qemuCloud) console(t testing.TB, id string) string {
 }
 
 // waitConsole waits until the console shows want at least n times; a
-// server still building has none yet (409).
+// server still building has none yet (409, or 404 while its host has no
+// guest for it).
 func (q *qemuCloud) waitConsole(t testing.TB, id, want string, n int) string {
 	t.Helper()
 	deadline := time.Now().Add(guestWait)
 	for {
 		out, err := servers.ShowConsoleOutput(context.Background(), q.compute, id, servers.ShowConsoleOutputOpts{}).Extract()
-		if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusConflict) {
+		if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusConflict) && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 			t.Fatalf("console output of %s: %v", id, err)
 		}
 		if strings.Count(out, want) >= n {
