@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,8 +61,10 @@ func (q *qemuBench) instanceDir(id string) string {
 // boot of the same disk with the same memory (bare-ms), one after the other
 // in each round so that both see the same machine; ratio is their quotient
 // and ms-to-qemu the time from POST /servers to QEMU's pid file, i.e. QEMU
-// started. Each boot starts from a cached base image, as every boot but an
-// image's first does.
+// started. All are medians over the rounds. The QEMU processes' CPU time
+// up to the banner (api-qemu-cpu-ms, bare-cpu-ms) is steadier than wall
+// time on a busy machine. Each boot starts from a cached base image, as
+// every boot but an image's first does.
 func BenchmarkQEMUBootToBanner(b *testing.B) {
 	q := startQEMUBench(b, 1)
 	// The first boot caches the base image; it is not measured.
@@ -70,41 +73,73 @@ func BenchmarkQEMUBootToBanner(b *testing.B) {
 	q.delete(b, warm)
 	disk := filepath.Join(q.guest, "disk.qcow2")
 
-	var api, bare, toQEMU time.Duration
+	var api, bare, ratio, toQEMU, apiCPU, bareCPU []float64
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
 		id := q.boot(b, fmt.Sprintf("bench-%d", i), q.flavor, q.image)
 		pidFile := filepath.Join(q.instanceDir(id), "qemu.pid")
-		for !exists(pidFile) {
+		var pid string
+		for {
+			if raw, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(raw)) > 0 {
+				pid = string(bytes.TrimSpace(raw))
+				break
+			}
 			if time.Since(start) > guestWait {
 				b.Fatalf("no QEMU for %s within %s", id, guestWait)
 			}
 			time.Sleep(time.Millisecond)
 		}
-		toQEMU += time.Since(start)
+		toQEMU = append(toQEMU, ms(time.Since(start)))
 		q.waitConsole(b, id, guestBanner, 1)
-		api += time.Since(start)
+		api = append(api, ms(time.Since(start)))
+		apiCPU = append(apiCPU, ms(cpuTime(b, pid)))
 		q.delete(b, id)
 
 		start = time.Now()
-		bareBoot(b, guestBanner, "-drive", "file="+disk+",format=qcow2,if=virtio,snapshot=on")
-		bare += time.Since(start)
+		cpu := bareBoot(b, guestBanner, "-drive", "file="+disk+",format=qcow2,if=virtio,snapshot=on")
+		bare = append(bare, ms(time.Since(start)))
+		bareCPU = append(bareCPU, ms(cpu))
+		ratio = append(ratio, api[i]/bare[i])
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(api.Milliseconds())/n, "api-ms")
-	b.ReportMetric(float64(bare.Milliseconds())/n, "bare-ms")
-	b.ReportMetric(float64(api)/float64(bare), "ratio")
-	b.ReportMetric(float64(toQEMU.Milliseconds())/n, "ms-to-qemu")
+	b.ReportMetric(median(api), "api-ms")
+	b.ReportMetric(median(bare), "bare-ms")
+	b.ReportMetric(median(ratio), "ratio")
+	b.ReportMetric(median(toQEMU), "ms-to-qemu")
+	b.ReportMetric(median(apiCPU), "api-qemu-cpu-ms")
+	b.ReportMetric(median(bareCPU), "bare-cpu-ms")
 }
 
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// cpuTime is the user and system time a process has had, from
+// /proc/<pid>/stat, in clock ticks of 10 ms.
+func cpuTime(b *testing.B, pid string) time.Duration {
+	raw, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // bareBoot starts QEMU with the fewest options that run the guest, waits
-// for want on its serial console, and kills it.
-func bareBoot(b *testing.B, want string, args ...string) {
+// for want on its serial console, and kills it; it returns QEMU's CPU time
+// until then.
+func bareBoot(b *testing.B, want string, args ...string) time.Duration {
 	log := filepath.Join(b.TempDir(), "serial.log")
 	cmd := exec.Command("qemu-system-x86_64", append([]string{"-accel", "tcg", "-m", strconv.Itoa(benchGuestMB),
 		"-nodefaults", "-no-user-config", "-display", "none", "-chardev", "file,id=s0,path=" + log,
@@ -120,7 +155,7 @@ func bareBoot(b *testing.B, want string, args ...string) {
 	deadline := time.Now().Add(guestWait)
 	for {
 		if data, _ := os.ReadFile(log); bytes.Contains(data, []byte(want)) {
-			return
+			return cpuTime(b, strconv.Itoa(cmd.Process.Pid))
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("bare qemu printed no %q", want)
@@ -199,7 +234,9 @@ func BenchmarkQEMULiveMigration(b *testing.B) {
 	host := q.waitStatus(b, id, "ACTIVE").Host
 	q.waitConsole(b, id, guestReady, 1)
 	yes := true
+	var took []float64
 	for b.Loop() {
+		start := time.Now()
 		if err := servers.LiveMigrate(context.Background(), q.compute, id, servers.LiveMigrateOpts{BlockMigration: &yes}).ExtractErr(); err != nil {
 			b.Fatal(err)
 		}
@@ -214,6 +251,8 @@ func BenchmarkQEMULiveMigration(b *testing.B) {
 			}
 			return moved
 		}, "live migration of "+id)
+		took = append(took, ms(time.Since(start)))
 	}
+	b.ReportMetric(median(took), "median-ms")
 	q.delete(b, id)
 }
