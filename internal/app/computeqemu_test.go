@@ -22,6 +22,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
+	"github.com/nimbus-cloud/nimbus/internal/app"
 	"github.com/nimbus-cloud/nimbus/internal/cloudtest"
 )
 
@@ -208,9 +209,20 @@ func (q *qemuCloud) instanceFolders(t testing.TB) []string {
 func TestQEMUServerLifecycle(t *testing.T) {
 	t.Parallel()
 	q := startQEMUCloud(t, 2)
-	vis := images.ImageVisibilityPublic
-	image := q.uploadFile(t, images.CreateOpts{Name: "nimbus-tiny", DiskFormat: "qcow2", ContainerFormat: "bare",
-		Visibility: &vis}, "disk.qcow2")
+	// The image as nimbus up offers it.
+	resp := q.Do(t, "POST", q.ImageURL+"/v2/images", q.Token(t, cloudtest.Admin), app.OfferedImageAttrs())
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("create image: %d %s", resp.Status, resp.Body)
+	}
+	image, _ := resp.JSON(t)["id"].(string)
+	disk, err := os.Open(filepath.Join(q.guest, "disk.qcow2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	if err := imagedata.Upload(context.Background(), q.image, image, disk).ExtractErr(); err != nil {
+		t.Fatalf("upload image: %v", err)
+	}
 	// 80 MB is the least the guest boots in; 64 MB loops in its boot loader.
 	small, bigger := q.flavor(t, "q.80", 80), q.flavor(t, "q.96", 96)
 

@@ -58,7 +58,7 @@ const testImageName = "nimbus-tiny"
 // MB) and the hardware it has drivers for.
 var testImageAttrs = map[string]any{
 	"name": testImageName, "disk_format": "qcow2", "container_format": "bare", "visibility": "public",
-	"min_ram": 80, "min_disk": 1, "architecture": "x86_64", "os_type": "linux",
+	"min_ram": 80, "min_disk": 1, "hw_architecture": "x86_64", "os_type": "linux",
 	"hw_disk_bus": "virtio", "hw_vif_model": "virtio",
 }
 

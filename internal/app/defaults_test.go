@@ -8,11 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/nimbus-cloud/nimbus/internal/cloudtest"
 )
 
 // TestUpOffersTheTestImage: a new cloud offers the built test guest as the
@@ -52,7 +56,7 @@ func TestUpOffersTheTestImage(t *testing.T) {
 			img.MinRAMMegabytes != 80 || img.MinDiskGigabytes != 1 {
 			t.Errorf("offered image %+v", img)
 		}
-		for k, want := range map[string]string{"architecture": "x86_64", "os_type": "linux", "hw_disk_bus": "virtio"} {
+		for k, want := range map[string]string{"hw_architecture": "x86_64", "os_type": "linux", "hw_disk_bus": "virtio"} {
 			if got, _ := img.Properties[k].(string); got != want {
 				t.Errorf("property %s = %q, want %q", k, got, want)
 			}
@@ -60,6 +64,8 @@ func TestUpOffersTheTestImage(t *testing.T) {
 		if got := download(t, readOpenRC(t, state), img.ID); !bytes.Equal(got, disk) {
 			t.Errorf("image data is %d bytes, not the disk's %d", len(got), len(disk))
 		}
+		// It boots with the smallest flavor offered (on the fake driver here).
+		bootOffered(t, readOpenRC(t, state), img.ID, "42")
 		p.stop(t)
 		// A first start again (the credentials are gone) finds the image.
 		for _, name := range []string{"clouds.yaml", "admin-openrc"} {
@@ -124,4 +130,33 @@ func download(t *testing.T, env map[string]string, id string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// bootOffered boots a server of the image and flavor and waits for it to
+// be ACTIVE.
+func bootOffered(t *testing.T, env map[string]string, image, flavor string) {
+	t.Helper()
+	pc, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env["OS_AUTH_URL"], Username: env["OS_USERNAME"], Password: env["OS_PASSWORD"],
+		DomainName: env["OS_USER_DOMAIN_NAME"], TenantName: env["OS_PROJECT_NAME"]})
+	if err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	sc, err := openstack.NewComputeV2(pc, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Microversion = "2.47"
+	s, err := servers.Create(context.Background(), sc, servers.CreateOpts{Name: "first", ImageRef: image, FlavorRef: flavor,
+		Networks: "none"}, nil).Extract()
+	if err != nil {
+		t.Fatalf("boot the offered image: %v", err)
+	}
+	cloudtest.Eventually(t, 30*time.Second, func() bool {
+		got, err := servers.Get(context.Background(), sc, s.ID).Extract()
+		if err == nil && got.Status == "ERROR" {
+			t.Fatalf("server of the offered image went to ERROR: %+v", got.Fault)
+		}
+		return err == nil && got.Status == "ACTIVE"
+	}, "server of the offered image ACTIVE")
 }
