@@ -35,9 +35,7 @@ func (c *Cloud) offerDefaults(ctx context.Context) error {
 	if c.Compute == nil {
 		return nil
 	}
-	// The cloud acts as its own administrator here, as bootstrap does.
-	ctx = auth.WithCaller(ctx, &auth.Caller{UserName: "admin", ProjectName: "admin", IsAdminProject: true,
-		Roles: []auth.Role{{Name: "admin"}, {Name: "member"}, {Name: "reader"}}})
+	ctx = auth.WithCaller(ctx, cloudAdmin(""))
 	for _, f := range defaultFlavors {
 		f.IsPublic, f.RxTxFactor = true, 1
 		if _, err := c.Compute.CreateFlavor(ctx, f); err != nil && !errors.Is(err, compute.ErrConflict) {
@@ -49,6 +47,14 @@ func (c *Cloud) offerDefaults(ctx context.Context) error {
 		c.log.WarnContext(ctx, "the test image is not offered", "image", testImageName, "error", err)
 	}
 	return nil
+}
+
+// cloudAdmin is the caller the cloud acts as when it sets itself up, as
+// bootstrap does: the admin of the admin project (whose id the image
+// service needs, the compute service not).
+func cloudAdmin(projectID string) *auth.Caller {
+	return &auth.Caller{UserName: "admin", ProjectName: "admin", ProjectID: projectID, IsAdminProject: true,
+		Roles: []auth.Role{{Name: "admin"}, {Name: "member"}, {Name: "reader"}}}
 }
 
 // testImageName is the image a new cloud offers, as devstack offers cirros.
@@ -89,6 +95,9 @@ func (c *Cloud) offerTestImage(ctx context.Context) error {
 		return nil
 	}
 	dir := testImageDir(c.cfg)
+	if dir == "" {
+		return nil
+	}
 	disk := filepath.Join(dir, "disk.qcow2")
 	f, err := os.Open(disk)
 	if errors.Is(err, os.ErrNotExist) {
@@ -108,11 +117,8 @@ func (c *Cloud) offerTestImage(ctx context.Context) error {
 	if err != nil || len(projects) != 1 {
 		return fmt.Errorf("offer image %s: find the admin project: %d found, %v", testImageName, len(projects), err)
 	}
-	caller, _ := auth.FromContext(ctx)
-	admin := *caller
-	admin.ProjectID = projects[0].ID
-	ctx = auth.WithCaller(ctx, &admin)
-	existing, _, err := c.Image.ListImages(ctx, image.ImageFilter{Project: admin.ProjectID, Name: testImageName})
+	ctx = auth.WithCaller(ctx, cloudAdmin(projects[0].ID))
+	existing, _, err := c.Image.ListImages(ctx, image.ImageFilter{Project: projects[0].ID, Name: testImageName})
 	if err != nil {
 		return fmt.Errorf("offer image %s: %w", testImageName, err)
 	}
