@@ -18,6 +18,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/hypervisors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -223,6 +224,24 @@ func TestQEMUServerLifecycle(t *testing.T) {
 	if err := imagedata.Upload(context.Background(), q.image, image, disk).ExtractErr(); err != nil {
 		t.Fatalf("upload image: %v", err)
 	}
+	// Both hosts report the machine through the QEMU driver.
+	cloudtest.Eventually(t, guestWait, func() bool {
+		pages, err := hypervisors.List(q.compute, nil).AllPages(context.Background())
+		if err != nil {
+			t.Fatalf("list hypervisors: %v", err)
+		}
+		hs, err := hypervisors.ExtractHypervisors(pages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, h := range hs {
+			if h.HypervisorType == "QEMU" && h.VCPUs > 0 && h.MemoryMB > 0 && h.State == "up" {
+				n++
+			}
+		}
+		return n == 2
+	}, "two QEMU hypervisors up")
 	// 80 MB is the least the guest boots in; 64 MB loops in its boot loader.
 	small, bigger := q.flavor(t, "q.80", 80), q.flavor(t, "q.96", 96)
 
