@@ -44,7 +44,9 @@ type upProcess struct {
 func startUp(t *testing.T, args ...string) *upProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "NIMBUS_TEST_MAIN_ARGS="+strings.Join(append([]string{"up"}, args...), "\x1f"))
+	// The fake driver and no test image, whatever this machine has; --set wins.
+	cmd.Env = append(os.Environ(), "NIMBUS_TEST_MAIN_ARGS="+strings.Join(append([]string{"up"}, args...), "\x1f"),
+		"NIMBUS_COMPUTE_COMPUTE_DRIVER=fake", "NIMBUS_COMPUTE_OFFER_TEST_IMAGE=false")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -155,8 +155,8 @@ func (c *Cloud) startComputePlane(ctx, runCtx context.Context, sc serviceClients
 	return nil
 }
 
-// startComputeAgents starts this host's compute agents (fake_host_count of
-// them with the fake driver) on the bus, with the compute service's
+// startComputeAgents starts this host's compute agents (one, or
+// fake_host_count or qemu_host_count of them) on the bus, with the compute service's
 // clients of placement and the image service: the same path whether the
 // controller runs in this process or elsewhere.
 func (c *Cloud) startComputeAgents(ctx context.Context, sc serviceClients) error {
@@ -167,9 +167,13 @@ func (c *Cloud) startComputeAgents(ctx context.Context, sc serviceClients) error
 	host := cfg.HostName()
 
 	images := imageFetcher{sc: sc.image}
-	for _, name := range fakeHostNames(host, cfg.Compute.FakeHostCount) {
-		drv := fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
-			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP, Display: c.fakeDisplay()})
+	drivers := newDrivers(cfg, images, c.fakeDisplay(), log.With("component", "agent"))
+	c.closers = append(c.closers, drivers.Close)
+	for _, name := range drivers.hosts(host) {
+		drv, err := drivers.newDriver(name)
+		if err != nil {
+			return err
+		}
 		a, err := newAgent(cfg, name, drv, agent.BusConductor{Bus: p.bus}, agent.BusHosts{Bus: p.bus}, pl, images, images, log.With("component", "agent"))
 		if err != nil {
 			return err
@@ -184,7 +188,9 @@ func (c *Cloud) startComputeAgents(ctx context.Context, sc serviceClients) error
 			return stop(ctx)
 		})
 		p.agents = append(p.agents, a)
-		p.fakes[name] = drv
+		if f, ok := drv.(*fake.Driver); ok {
+			p.fakes[name] = f
+		}
 		p.stops[name] = stop
 	}
 	return nil

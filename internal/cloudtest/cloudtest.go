@@ -37,6 +37,7 @@ type settings struct {
 	set   map[string]string
 	log   io.Writer
 	plane bool
+	qemu  bool
 }
 
 // Option changes a test cloud before it starts.
@@ -52,6 +53,19 @@ func WithOption(key, value string) Option {
 // the compute API serves servers; without it the cloud has no servers.
 func WithComputePlane() Option {
 	return func(s *settings) { s.plane = true }
+}
+
+// WithQEMU runs the compute plane with compute_driver qemu: servers are
+// real QEMU guests, under TCG so that tests behave alike on every machine,
+// with compute.qemu_host_count hosts. The state folder is short (QEMU's
+// monitor sockets live in it), and QEMU processes the cloud leaves are
+// killed when the test ends. The test skips when QEMU is not installed.
+func WithQEMU() Option {
+	return func(s *settings) {
+		s.plane, s.qemu = true, true
+		s.set["compute.compute_driver"] = "qemu"
+		s.set["qemu.virt_type"] = "qemu"
+	}
 }
 
 // WithLog sends the cloud's log, at debug level, to w.
@@ -73,12 +87,17 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 		"vnc.novncproxy_host":           "127.0.0.1",
 		"vnc.novncproxy_port":           "0",
 		"identity.password_hash_rounds": "4",
+		"compute.compute_driver":        "fake",
 	}}
 	if os.Getenv("NIMBUS_TEST_LOG") != "" {
 		st.log = os.Stderr
 	}
 	for _, o := range opts {
 		o(&st)
+	}
+	if st.qemu {
+		RequireQEMU(t)
+		st.set["DEFAULT.state_path"] = qemuStateDir(t)
 	}
 	cfg, err := config.Load(config.Source{Set: st.set})
 	if err != nil {

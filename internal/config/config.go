@@ -30,6 +30,7 @@ type Config struct {
 	Messaging          Messaging                `section:"oslo_messaging_rabbit"`
 	Compute            Compute                  `section:"compute"`
 	Libvirt            Libvirt                  `section:"libvirt"`
+	QEMU               QEMU                     `section:"qemu"`
 	Quota              Quota                    `section:"quota"`
 	FilterScheduler    FilterScheduler          `section:"filter_scheduler"`
 	Scheduler          Scheduler                `section:"scheduler"`

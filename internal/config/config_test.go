@@ -109,3 +109,33 @@ func TestMissingFile(t *testing.T) {
 		t.Error("required missing file accepted")
 	}
 }
+
+// Options nova keeps in [DEFAULT] are read from there as well as from the
+// section that holds them here; the section wins when both name one, and
+// options nova does not keep in [DEFAULT] stay unknown there.
+func TestNovaDefaultOptions(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, `
+[DEFAULT]
+compute_driver = libvirt
+cpu_allocation_ratio = 8.0
+ram_allocation_ratio = 1.5
+bind_port = 1
+
+[compute]
+ram_allocation_ratio = 2.0
+`)
+	cfg, err := config.Load(config.Source{File: file, Required: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Compute
+	if c.ComputeDriver != "libvirt" || c.CPUAllocationRatio != 8.0 || c.RAMAllocationRatio != 2.0 || c.BindPort != 8774 {
+		t.Errorf("compute_driver %q, cpu ratio %v, ram ratio %v, bind_port %d; want libvirt, 8, 2 and 8774",
+			c.ComputeDriver, c.CPUAllocationRatio, c.RAMAllocationRatio, c.BindPort)
+	}
+	bad := writeFile(t, "[DEFAULT]\ncompute_driver = hyperv\n")
+	if _, err := config.Load(config.Source{File: bad, Required: true}); err == nil || !strings.Contains(err.Error(), "compute_driver") {
+		t.Errorf("an unknown driver in [DEFAULT]: %v, want an error naming compute_driver", err)
+	}
+}

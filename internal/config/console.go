@@ -15,6 +15,11 @@ type VNC struct {
 	NovncproxyBaseURL string `ini:"novncproxy_base_url" help:"URL of the noVNC page that console URLs name (http://controller:6080/vnc_auto.html); empty: http://<my_ip>:<novncproxy_port>/vnc_auto.html."`
 	NovncproxyHost    string `ini:"novncproxy_host" default:"0.0.0.0" help:"Address the noVNC console proxy listens on."`
 	NovncproxyPort    int    `ini:"novncproxy_port" default:"6080" min:"0" max:"65535" help:"Port of the noVNC console proxy."`
+	// ServerListen and ServerProxyclientAddress are a compute host's: where
+	// its guests' VNC servers listen, and the address of this host the
+	// console proxy connects to.
+	ServerListen             string `ini:"server_listen" default:"127.0.0.1" help:"Address the guests' VNC servers listen on (0.0.0.0 where the console proxy runs on another machine)."`
+	ServerProxyclientAddress string `ini:"server_proxyclient_address" default:"127.0.0.1" help:"Address of this compute host the console proxy connects to for its guests' consoles."`
 }
 
 // ConsoleAuth is the [consoleauth] section.

@@ -126,6 +126,16 @@ func setOption(c *Config, origin, section, name, value string) error {
 		}
 		return nil
 	})
+	if found == nil && strings.EqualFold(section, "DEFAULT") {
+		// Options nova keeps in [DEFAULT] and this project in a service's
+		// section are taken from [DEFAULT] too, so nova's files work.
+		_ = walk(c, func(o option) error {
+			if o.nova == "DEFAULT" && o.name == name {
+				found = &o
+			}
+			return nil
+		})
+	}
 	if found == nil {
 		if origin == "command line" {
 			return fmt.Errorf("command line: unknown option [%s] %s", section, name)
@@ -138,9 +148,11 @@ func setOption(c *Config, origin, section, name, value string) error {
 // option is one settable field.
 type option struct {
 	section, name, def, help string
-	secret                   bool
-	min, max, choices        string
-	field                    reflect.Value
+	// nova is nova's section of the option where it differs.
+	nova              string
+	secret            bool
+	min, max, choices string
+	field             reflect.Value
 }
 
 func walk(c *Config, fn func(option) error) error {
@@ -153,7 +165,7 @@ func walk(c *Config, fn func(option) error) error {
 		for j := 0; j < sv.NumField(); j++ {
 			f := sv.Type().Field(j)
 			o := option{section: section, name: f.Tag.Get("ini"), def: f.Tag.Get("default"),
-				help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true",
+				help: f.Tag.Get("help"), nova: f.Tag.Get("nova"), secret: f.Tag.Get("secret") == "true",
 				min: f.Tag.Get("min"), max: f.Tag.Get("max"), choices: f.Tag.Get("choices"), field: sv.Field(j)}
 			if err := fn(o); err != nil {
 				return err

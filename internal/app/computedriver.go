@@ -1,0 +1,215 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/internal/config"
+	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/fake"
+	"github.com/nimbus-cloud/nimbus/internal/virt/libvirt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/qemu"
+)
+
+// The virt drivers [compute] compute_driver names.
+const (
+	driverFake    = "fake"
+	driverQEMU    = "qemu"
+	driverLibvirt = "libvirt"
+)
+
+// computeDriverName is the driver of this process's compute hosts:
+// compute_driver, or when it is empty qemu where qemu-system-x86_64 is
+// installed and fake elsewhere, said in the log either way.
+func computeDriverName(cfg *config.Config, log *slog.Logger) string {
+	if d := cfg.Compute.ComputeDriver; d != "" {
+		return d
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		log.Warn("qemu-system-x86_64 is not installed: compute_driver fake, servers are records without guests "+
+			"(install qemu-system-x86 and qemu-utils, or set [compute] compute_driver)", "compute_driver", driverFake)
+		return driverFake
+	}
+	log.Info("qemu-system-x86_64 is installed: servers are QEMU guests", "compute_driver", driverQEMU)
+	return driverQEMU
+}
+
+// drivers makes the virt drivers of this process's compute hosts, all of
+// one kind, and lets them go when the cloud closes.
+type drivers struct {
+	cfg    *config.Config
+	name   string // fake or qemu
+	images qemu.ImageFetcher
+	log    *slog.Logger
+	peers  *qemuPeers
+	// display is the VNC server the fake driver's instances share (nil:
+	// none; their consoles lead nowhere).
+	display *fake.Display
+	libvirt *libvirtPeers
+}
+
+func newDrivers(cfg *config.Config, images qemu.ImageFetcher, display *fake.Display, log *slog.Logger) *drivers {
+	return &drivers{cfg: cfg, name: computeDriverName(cfg, log), images: images, log: log, peers: &qemuPeers{},
+		display: display, libvirt: &libvirtPeers{}}
+}
+
+// hosts are the compute hosts this process serves: the host itself for
+// one, host-1 ... host-N for more (fake_host_count or qemu_host_count).
+func (ds *drivers) hosts(host string) []string {
+	n := ds.cfg.Compute.FakeHostCount
+	if ds.name != driverFake {
+		n = ds.cfg.Compute.QEMUHostCount
+	}
+	return fakeHostNames(host, n)
+}
+
+// newDriver builds the virt driver of one compute host; the agent inits it.
+// A qemu host keeps its instances in state_path/instances, or in
+// state_path/hosts/<host>/instances when this process serves several.
+func (ds *drivers) newDriver(host string) (virt.Driver, error) {
+	cfg := ds.cfg
+	switch ds.name {
+	case driverFake:
+		return fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
+			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP, Display: ds.display}), nil
+	case driverQEMU:
+		d := qemu.New(qemu.Options{
+			StateDir:             ds.stateDir(host),
+			VNCListen:            cfg.VNC.ServerListen,
+			VNCHost:              cfg.VNC.ServerProxyclientAddress,
+			Accel:                qemuAccel(cfg.QEMU.VirtType),
+			MigrationListen:      cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
+			KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
+			ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
+			ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
+			CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
+			SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
+			Images:               ds.images,
+			Peers:                ds.peers,
+			Log:                  ds.log,
+		})
+		ds.peers.add(host, d)
+		return d, nil
+	case driverLibvirt:
+		d := libvirt.New(libvirt.Options{
+			StateDir:             ds.stateDir(host),
+			ConnectionURI:        cfg.Libvirt.ConnectionURI,
+			VirtType:             cfg.Libvirt.VirtType,
+			VNCListen:            cfg.VNC.ServerListen,
+			VNCHost:              cfg.VNC.ServerProxyclientAddress,
+			KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
+			ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
+			ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
+			CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
+			SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
+			Images:               ds.images,
+			MigrationAddress:     cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
+			Peers:                ds.libvirt,
+			Log:                  ds.log,
+		})
+		ds.libvirt.add(host, d)
+		return d, nil
+	default:
+		return nil, fmt.Errorf("compute_driver %q: no such virt driver (fake, qemu or libvirt)", ds.name)
+	}
+}
+
+// stateDir is where a host's instances live: state_path/instances, or
+// state_path/hosts/<host>/instances when this process serves several.
+func (ds *drivers) stateDir(host string) string {
+	if ds.cfg.Compute.QEMUHostCount > 1 {
+		return filepath.Join(ds.cfg.Default.StatePath, "hosts", host)
+	}
+	return ds.cfg.Default.StatePath
+}
+
+// qemuAccel is the qemu driver's accelerator of nova's virt_type; empty
+// probes for KVM.
+func qemuAccel(virtType string) string {
+	if virtType == "qemu" {
+		return "tcg"
+	}
+	return virtType
+}
+
+// Close lets go of the qemu drivers' guests, which keep running for the
+// next start to adopt.
+func (ds *drivers) Close() error {
+	var errs []error
+	ds.peers.mu.Lock()
+	for _, d := range ds.peers.drivers {
+		errs = append(errs, d.Close())
+	}
+	ds.peers.mu.Unlock()
+	ds.libvirt.mu.Lock()
+	for _, d := range ds.libvirt.drivers {
+		errs = append(errs, d.Close())
+	}
+	ds.libvirt.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// qemuPeers are the qemu drivers of this process by host, where a live
+// migration finds its destination's listener. A destination in another
+// process is not reachable through them.
+type qemuPeers struct {
+	mu      sync.Mutex
+	drivers map[string]*qemu.Driver
+}
+
+func (p *qemuPeers) add(host string, d *qemu.Driver) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drivers == nil {
+		p.drivers = map[string]*qemu.Driver{}
+	}
+	p.drivers[host] = d
+}
+
+// IncomingMigration asks the destination's driver where it listens.
+func (p *qemuPeers) IncomingMigration(ctx context.Context, host, uuid string) (qemu.Incoming, error) {
+	p.mu.Lock()
+	d := p.drivers[host]
+	p.mu.Unlock()
+	if d == nil {
+		return qemu.Incoming{}, fmt.Errorf("live migration to %s: %w: that host's QEMU driver does not run in this process",
+			host, virt.ErrNotSupported)
+	}
+	return d.IncomingMigration(ctx, uuid)
+}
+
+// libvirtPeers are the libvirt drivers of this process by host, as
+// qemuPeers are the qemu drivers'.
+type libvirtPeers struct {
+	mu      sync.Mutex
+	drivers map[string]*libvirt.Driver
+}
+
+func (p *libvirtPeers) add(host string, d *libvirt.Driver) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drivers == nil {
+		p.drivers = map[string]*libvirt.Driver{}
+	}
+	p.drivers[host] = d
+}
+
+// IncomingMigration asks the destination's driver where its libvirtd
+// takes the migration.
+func (p *libvirtPeers) IncomingMigration(ctx context.Context, host, uuid string) (libvirt.Incoming, error) {
+	p.mu.Lock()
+	d := p.drivers[host]
+	p.mu.Unlock()
+	if d == nil {
+		return libvirt.Incoming{}, fmt.Errorf("live migration to %s: %w: that host's libvirt driver does not run in this process",
+			host, virt.ErrNotSupported)
+	}
+	return d.IncomingMigration(ctx, uuid)
+}
