@@ -19,6 +19,8 @@ type fakeConn struct {
 	nextVNC int
 	subs    []chan golibvirt.DomainEventLifecycleMsg
 	net     *fakeNet
+	// createErr, when set, fails every domain start.
+	createErr error
 }
 
 type fakeDom struct {
@@ -80,6 +82,24 @@ func (c *fakeConn) DomainDefineXMLFlags(doc string, _ golibvirt.DomainDefineFlag
 		c.event(id, golibvirt.DomainEventDefined)
 	}
 	return golibvirt.Domain{Name: def.Name, UUID: id}, nil
+}
+
+// failStarts makes every domain start fail with err, or none when nil.
+func (c *fakeConn) failStarts(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.createErr = err
+}
+
+// definition is the domain definition libvirt holds for id.
+func (c *fakeConn) definition(id golibvirt.UUID) (libvirtxml.Domain, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.doms[id]
+	if !ok {
+		return libvirtxml.Domain{}, false
+	}
+	return d.def, true
 }
 
 // dom is the domain of dom's uuid; the caller holds mu.
@@ -151,6 +171,9 @@ func (c *fakeConn) DomainCreateWithFlags(dom golibvirt.Domain, _ uint32) (golibv
 	}
 	if active(d) {
 		return dom, errInvalid("domain is already running")
+	}
+	if c.createErr != nil {
+		return dom, c.createErr
 	}
 	if !d.saved {
 		for _, s := range d.def.Devices.Serials {
