@@ -28,16 +28,17 @@ type domainConfig struct {
 	// VNCListen is the address the VNC server listens on.
 	VNCListen string
 	// Rescue boots the domain from the rescue disk (disk.rescue, vda),
-	// with the root disk second (vdb) and no ephemeral or swap disk, as
-	// nova's libvirt driver lays a rescue out; Kernel, Initrd and Cmdline
-	// are then the rescue's.
+	// with the root disk second (vdb), no ephemeral or swap disk and the
+	// rescue's config drive (disk.config.rescue), as nova's libvirt driver
+	// lays a rescue out; Kernel, Initrd and Cmdline are then the rescue's.
 	Rescue bool
 }
 
 // domain is the libvirt domain of an instance, laid out as nova's libvirt
 // driver lays it out: virtio disks vda (root), vdb (ephemeral), vdc
 // (swap) and vdd (the config drive, read-only), or while rescued vda
-// (the rescue disk), vdb (root) and vdd; virtio network cards, the
+// (the rescue disk), vdb (root) and vdd (the rescue's config drive);
+// virtio network cards, the
 // serial console to console.log, VNC with an automatic port, and SMBIOS
 // naming the cloud.
 func domain(c domainConfig) *libvirtxml.Domain {
@@ -93,7 +94,11 @@ func domain(c domainConfig) *libvirtxml.Domain {
 	if c.ConfigDrive != "" {
 		// A read-only virtio disk, whatever its file system: guests find
 		// it by its label, and need no IDE or SATA driver for it.
-		cd := fileDisk(path(disk.FileConfigDrive), "raw", "vdd", "virtio")
+		file := disk.FileConfigDrive
+		if c.Rescue {
+			file = fileRescueConfigDrive
+		}
+		cd := fileDisk(path(file), "raw", "vdd", "virtio")
 		cd.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
 		dev.Disks = append(dev.Disks, cd)
 	}

@@ -63,10 +63,12 @@ const (
 	fileKernel  = "kernel"
 	fileRamdisk = "ramdisk"
 	fileConsole = "console.log"
-	// The rescue disk and the rescue image's kernel and ramdisk.
-	fileRescue        = "disk.rescue"
-	fileRescueKernel  = "kernel.rescue"
-	fileRescueRamdisk = "ramdisk.rescue"
+	// The rescue disk, the rescue image's kernel and ramdisk, and the
+	// rescue's config drive.
+	fileRescue            = "disk.rescue"
+	fileRescueKernel      = "kernel.rescue"
+	fileRescueRamdisk     = "ramdisk.rescue"
+	fileRescueConfigDrive = "disk.config.rescue"
 )
 
 func newInstance(dir string, rec record) *instance {

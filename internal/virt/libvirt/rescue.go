@@ -3,6 +3,7 @@ package libvirt
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -15,8 +16,9 @@ import (
 // zero), with its own root disk attached second, as nova's libvirt
 // driver does: the domain is destroyed, defined again in its rescue
 // layout and started, whatever its state was. The record keeps the
-// rescue, so that a restarted driver knows it. The rescue system's
-// password is not injected: the rescue image's own credentials apply.
+// rescue, so that a restarted driver knows it. An instance with a config
+// drive gets a rescue config drive whose meta_data.json carries
+// adminPass as admin_pass.
 func (d *Driver) Rescue(ctx context.Context, spec *virt.InstanceSpec, rescue virt.ImageRef, adminPass string) error {
 	uuid := spec.UUID
 	in, end, err := d.begin(ctx, d.instances, uuid)
@@ -53,6 +55,9 @@ func (d *Driver) Rescue(ctx context.Context, spec *virt.InstanceSpec, rescue vir
 	}
 	rr, err := d.rescueBoot(ctx, in, rescue)
 	if err != nil {
+		return fmt.Errorf("rescue %s: %w", uuid, err)
+	}
+	if err := d.rescueConfigDrive(ctx, in, adminPass); err != nil {
 		return fmt.Errorf("rescue %s: %w", uuid, err)
 	}
 	if err := d.powerOff(ctx, conn, in, state, 0); err != nil {
@@ -123,6 +128,39 @@ func (d *Driver) rescueBoot(ctx context.Context, in *instance, img virt.ImageRef
 	return rr, nil
 }
 
+// rescueConfigDrive writes the rescue's config drive, the instance's
+// with adminPass as meta_data.json's admin_pass, as nova makes it; an
+// instance without a config drive gets none.
+func (d *Driver) rescueConfigDrive(ctx context.Context, in *instance, adminPass string) error {
+	if in.rec.ConfigDrive == "" {
+		return nil
+	}
+	var links []disk.Link
+	for _, n := range nics(&in.rec.Spec) {
+		links = append(links, disk.Link{ID: n.ID, MAC: n.MAC})
+	}
+	files, err := disk.ConfigDriveFiles(&in.rec.Spec, links)
+	if err != nil {
+		return fmt.Errorf("rescue config drive: %w", err)
+	}
+	if adminPass != "" {
+		const name = "openstack/latest/meta_data.json"
+		var md map[string]any
+		if err := json.Unmarshal(files[name], &md); err != nil {
+			return fmt.Errorf("rescue config drive: %w", err)
+		}
+		md["admin_pass"] = adminPass
+		if files[name], err = json.Marshal(md); err != nil {
+			return fmt.Errorf("rescue config drive: %w", err)
+		}
+	}
+	_ = os.Remove(in.path(fileRescueConfigDrive))
+	if err := disk.BuildConfigDrive(ctx, in.path(fileRescueConfigDrive), in.rec.ConfigDrive, files); err != nil {
+		return fmt.Errorf("rescue config drive: %w", err)
+	}
+	return nil
+}
+
 // Unrescue destroys the rescue domain, defines the instance's own domain
 // again, removes the rescue disk and starts the instance.
 func (d *Driver) Unrescue(ctx context.Context, uuid string) error {
@@ -179,7 +217,7 @@ func (d *Driver) setRescue(in *instance, rr *rescueRecord) error {
 
 // removeRescueFiles removes the rescue disk, kernel and ramdisk.
 func removeRescueFiles(in *instance) {
-	for _, f := range []string{fileRescue, fileRescueKernel, fileRescueRamdisk} {
+	for _, f := range []string{fileRescue, fileRescueKernel, fileRescueRamdisk, fileRescueConfigDrive} {
 		_ = os.Remove(in.path(f))
 	}
 }

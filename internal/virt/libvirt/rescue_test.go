@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -157,6 +159,68 @@ func TestFailedRescueLeavesTheInstanceItsOwnDomain(t *testing.T) {
 	notRescued("after a failed boot")
 	if err := d.PowerOn(ctx, spec.UUID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// metaData is the meta_data.json of an ISO 9660 config drive.
+func metaData(t *testing.T, path string) map[string]any {
+	t.Helper()
+	out, err := exec.Command("isoinfo", "-R", "-i", path, "-x", "/openstack/latest/meta_data.json").Output()
+	if err != nil {
+		t.Fatalf("isoinfo %s: %v", path, err)
+	}
+	var md map[string]any
+	if err := json.Unmarshal(out, &md); err != nil {
+		t.Fatalf("meta_data.json of %s: %v: %q", path, err, out)
+	}
+	return md
+}
+
+func TestRescueConfigDriveCarriesTheRescuePassword(t *testing.T) {
+	t.Parallel()
+	for _, bin := range []string{"genisoimage", "isoinfo"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed (apt install genisoimage)", bin)
+		}
+	}
+	conn := newFakeConn()
+	d := newFakeDriver(t, conn, "h1", "")
+	ctx := t.Context()
+	spec := fakeSpec("e0000000-0000-4000-8000-000000000005")
+	spec.Image, spec.ConfigDrive = bootSectorImage(t), true
+	if err := d.Spawn(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	dir := d.instances[spec.UUID].dir
+	if err := d.Rescue(ctx, spec, virt.ImageRef{}, "rescue-pass"); err != nil {
+		t.Fatal(err)
+	}
+	disks := diskTargets(t, conn, d, spec.UUID)
+	if disks["vdd"] != filepath.Join(dir, fileRescueConfigDrive) {
+		t.Fatalf("rescue domain's disks %v; want the rescue config drive on vdd", disks)
+	}
+	md := metaData(t, filepath.Join(dir, fileRescueConfigDrive))
+	if md["admin_pass"] != "rescue-pass" || md["uuid"] != spec.UUID {
+		t.Errorf("rescue meta_data.json: admin_pass %v, uuid %v", md["admin_pass"], md["uuid"])
+	}
+	if err := d.Unrescue(ctx, spec.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if disks := diskTargets(t, conn, d, spec.UUID); disks["vdd"] != filepath.Join(dir, disk.FileConfigDrive) {
+		t.Errorf("after unrescue the domain's disks are %v; want the config drive on vdd", disks)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileRescueConfigDrive)); !os.IsNotExist(err) {
+		t.Errorf("rescue config drive after unrescue: %v", err)
+	}
+	if md := metaData(t, filepath.Join(dir, disk.FileConfigDrive)); md["admin_pass"] != nil {
+		t.Errorf("the instance's own config drive has admin_pass %v", md["admin_pass"])
+	}
+	// Without a password the rescue config drive has none.
+	if err := d.Rescue(ctx, spec, virt.ImageRef{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if md := metaData(t, filepath.Join(dir, fileRescueConfigDrive)); md["admin_pass"] != nil {
+		t.Errorf("rescue without a password: admin_pass %v", md["admin_pass"])
 	}
 }
 
