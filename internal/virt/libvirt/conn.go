@@ -36,6 +36,14 @@ type Conn interface {
 		flags golibvirt.DomainMigrateFlags) ([]byte, error)
 	DomainAbortJob(dom golibvirt.Domain) error
 
+	// What diagnostics read.
+	DomainGetInfo(dom golibvirt.Domain) (rState uint8, rMaxMem uint64, rMemory uint64, rNrVirtCPU uint16, rCPUTime uint64, err error)
+	DomainGetVcpus(dom golibvirt.Domain, maxinfo int32, maplen int32) (rInfo []golibvirt.VcpuInfo, rCpumaps []byte, err error)
+	DomainMemoryStats(dom golibvirt.Domain, maxStats uint32, flags uint32) (rStats []golibvirt.DomainMemoryStat, err error)
+	DomainBlockStats(dom golibvirt.Domain, path string) (rRdReq int64, rRdBytes int64, rWrReq int64, rWrBytes int64, rErrs int64, err error)
+	DomainInterfaceStats(dom golibvirt.Domain, device string) (rRxBytes int64, rRxPackets int64, rRxErrs int64, rRxDrop int64,
+		rTxBytes int64, rTxPackets int64, rTxErrs int64, rTxDrop int64, err error)
+
 	// LifecycleEvents streams every domain's lifecycle events until ctx
 	// ends or the connection is lost, when the channel closes.
 	LifecycleEvents(ctx context.Context) (<-chan golibvirt.DomainEventLifecycleMsg, error)

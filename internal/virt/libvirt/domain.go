@@ -27,12 +27,20 @@ type domainConfig struct {
 	ConfigDrive string
 	// VNCListen is the address the VNC server listens on.
 	VNCListen string
+	// Rescue boots the domain from the rescue disk (disk.rescue, vda),
+	// with the root disk second (vdb), no ephemeral or swap disk and the
+	// rescue's config drive (disk.config.rescue), as nova's libvirt driver
+	// lays a rescue out; Kernel, Initrd and Cmdline are then the rescue's.
+	Rescue bool
 }
 
 // domain is the libvirt domain of an instance, laid out as nova's libvirt
 // driver lays it out: virtio disks vda (root), vdb (ephemeral), vdc
-// (swap) and vdd (the config drive, read-only), virtio network cards, the serial console to console.log, VNC
-// with an automatic port, and SMBIOS naming the cloud.
+// (swap) and vdd (the config drive, read-only), or while rescued vda
+// (the rescue disk), vdb (root) and vdd (the rescue's config drive);
+// virtio network cards, the
+// serial console to console.log, VNC with an automatic port, and SMBIOS
+// naming the cloud.
 func domain(c domainConfig) *libvirtxml.Domain {
 	spec := c.Spec
 	path := func(name string) string { return filepath.Join(c.Dir, name) }
@@ -71,17 +79,26 @@ func domain(c domainConfig) *libvirtxml.Domain {
 		d.OS.BootDevices = []libvirtxml.DomainBootDevice{{Dev: "hd"}}
 	}
 	dev := d.Devices
-	dev.Disks = append(dev.Disks, fileDisk(path(disk.FileDisk), "qcow2", "vda", "virtio"))
-	if c.Ephemeral {
-		dev.Disks = append(dev.Disks, fileDisk(path(disk.FileEphemeral), "qcow2", "vdb", "virtio"))
-	}
-	if c.Swap {
-		dev.Disks = append(dev.Disks, fileDisk(path(disk.FileSwap), "qcow2", "vdc", "virtio"))
+	if c.Rescue {
+		dev.Disks = append(dev.Disks, fileDisk(path(fileRescue), "qcow2", "vda", "virtio"),
+			fileDisk(path(disk.FileDisk), "qcow2", "vdb", "virtio"))
+	} else {
+		dev.Disks = append(dev.Disks, fileDisk(path(disk.FileDisk), "qcow2", "vda", "virtio"))
+		if c.Ephemeral {
+			dev.Disks = append(dev.Disks, fileDisk(path(disk.FileEphemeral), "qcow2", "vdb", "virtio"))
+		}
+		if c.Swap {
+			dev.Disks = append(dev.Disks, fileDisk(path(disk.FileSwap), "qcow2", "vdc", "virtio"))
+		}
 	}
 	if c.ConfigDrive != "" {
 		// A read-only virtio disk, whatever its file system: guests find
 		// it by its label, and need no IDE or SATA driver for it.
-		cd := fileDisk(path(disk.FileConfigDrive), "raw", "vdd", "virtio")
+		file := disk.FileConfigDrive
+		if c.Rescue {
+			file = fileRescueConfigDrive
+		}
+		cd := fileDisk(path(file), "raw", "vdd", "virtio")
 		cd.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
 		dev.Disks = append(dev.Disks, cd)
 	}

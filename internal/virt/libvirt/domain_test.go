@@ -34,6 +34,16 @@ func TestDomainXMLGolden(t *testing.T) {
 			return domainConfig{VirtType: "kvm", Spec: s, Dir: dir, Kernel: "kernel", Initrd: "ramdisk",
 				Cmdline: "root=/dev/vda console=tty0 console=ttyS0", Ephemeral: true, Swap: true, ConfigDrive: "iso9660", VNCListen: "0.0.0.0"}
 		},
+		// A rescue drops the ephemeral and swap disks: the rescue disk is
+		// vda, the root disk vdb, the config drive stays vdd.
+		"rescue": func() domainConfig {
+			return domainConfig{VirtType: "qemu", Spec: spec(), Dir: dir, Ephemeral: true, Swap: true, ConfigDrive: "iso9660",
+				VNCListen: "127.0.0.1", Rescue: true}
+		},
+		"rescue-kernel": func() domainConfig {
+			return domainConfig{VirtType: "kvm", Spec: spec(), Dir: dir, Kernel: "kernel.rescue", Initrd: "ramdisk.rescue",
+				Cmdline: "root=/dev/vda console=tty0 console=ttyS0", VNCListen: "127.0.0.1", Rescue: true}
+		},
 		"vfat-config-drive": func() domainConfig {
 			return domainConfig{VirtType: "qemu", Spec: spec(), Dir: dir, ConfigDrive: "vfat", VNCListen: "::1"}
 		},

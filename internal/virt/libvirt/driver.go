@@ -9,8 +9,10 @@
 // power state is always libvirt's.
 //
 // Domains are of type qemu (TCG) or kvm ([libvirt] virt_type). Suspend is
-// libvirt's managed save; lifecycle events come from libvirt's domain
-// event callbacks, and a lost connection to libvirtd is made again. Live
+// libvirt's managed save; a rescue defines the domain again booting from
+// a rescue disk, the root disk second; lifecycle events come from
+// libvirt's domain event callbacks, and a lost connection to libvirtd is
+// made again. Live
 // migration is libvirt's peer-to-peer migration with non-shared storage:
 // the destination's driver prepares the disks, the source's libvirtd
 // copies them and the memory to the destination's.

@@ -19,6 +19,8 @@ type fakeConn struct {
 	nextVNC int
 	subs    []chan golibvirt.DomainEventLifecycleMsg
 	net     *fakeNet
+	// createErr, when set, fails every domain start.
+	createErr error
 }
 
 type fakeDom struct {
@@ -80,6 +82,24 @@ func (c *fakeConn) DomainDefineXMLFlags(doc string, _ golibvirt.DomainDefineFlag
 		c.event(id, golibvirt.DomainEventDefined)
 	}
 	return golibvirt.Domain{Name: def.Name, UUID: id}, nil
+}
+
+// failStarts makes every domain start fail with err, or none when nil.
+func (c *fakeConn) failStarts(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.createErr = err
+}
+
+// definition is the domain definition libvirt holds for id.
+func (c *fakeConn) definition(id golibvirt.UUID) (libvirtxml.Domain, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.doms[id]
+	if !ok {
+		return libvirtxml.Domain{}, false
+	}
+	return d.def, true
 }
 
 // dom is the domain of dom's uuid; the caller holds mu.
@@ -151,6 +171,9 @@ func (c *fakeConn) DomainCreateWithFlags(dom golibvirt.Domain, _ uint32) (golibv
 	}
 	if active(d) {
 		return dom, errInvalid("domain is already running")
+	}
+	if c.createErr != nil {
+		return dom, c.createErr
 	}
 	if !d.saved {
 		for _, s := range d.def.Devices.Serials {
@@ -413,4 +436,117 @@ func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri go
 
 func (c *fakeConn) DomainAbortJob(dom golibvirt.Domain) error {
 	return errInvalid("no job is active on the domain")
+}
+
+// memKiB is a memory size in KiB.
+func memKiB(m *libvirtxml.DomainMemory) uint64 {
+	if m == nil {
+		return 0
+	}
+	switch m.Unit {
+	case "MiB", "M":
+		return uint64(m.Value) << 10
+	case "GiB", "G":
+		return uint64(m.Value) << 20
+	}
+	return uint64(m.Value)
+}
+
+func (c *fakeConn) DomainGetInfo(dom golibvirt.Domain) (uint8, uint64, uint64, uint16, uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return 0, 0, 0, 0, 0, err
+	}
+	var vcpus uint16
+	if d.def.VCPU != nil {
+		vcpus = uint16(d.def.VCPU.Value)
+	}
+	mem := memKiB(d.def.Memory)
+	return uint8(d.state), mem, mem, vcpus, 0, nil
+}
+
+// Statistics of a running fake domain: vCPU i ran (i+1) s; the guest
+// uses three quarters of its memory; the disk and network card of index i
+// count (i+1) times the figures below.
+const (
+	fakeVCPUTime  = uint64(1e9)
+	fakeReadReq   = 10
+	fakeReadBytes = 4096
+	fakeRxBytes   = 1500
+)
+
+func (c *fakeConn) DomainGetVcpus(dom golibvirt.Domain, maxinfo, _ int32) ([]golibvirt.VcpuInfo, []byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !active(d) {
+		return nil, nil, errInvalid("domain is not running")
+	}
+	var out []golibvirt.VcpuInfo
+	for i := range min(int(d.def.VCPU.Value), int(maxinfo)) {
+		out = append(out, golibvirt.VcpuInfo{Number: uint32(i), State: 1, CPUTime: uint64(i+1) * fakeVCPUTime})
+	}
+	return out, nil, nil
+}
+
+func (c *fakeConn) DomainMemoryStats(dom golibvirt.Domain, _, _ uint32) ([]golibvirt.DomainMemoryStat, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return nil, err
+	}
+	if !active(d) {
+		return nil, errInvalid("domain is not running")
+	}
+	mem := memKiB(d.def.Memory)
+	return []golibvirt.DomainMemoryStat{
+		{Tag: int32(golibvirt.DomainMemoryStatActualBalloon), Val: mem},
+		{Tag: int32(golibvirt.DomainMemoryStatAvailable), Val: mem},
+		{Tag: int32(golibvirt.DomainMemoryStatUnused), Val: mem / 4},
+		{Tag: int32(golibvirt.DomainMemoryStatRss), Val: mem * 2},
+	}, nil
+}
+
+func (c *fakeConn) DomainBlockStats(dom golibvirt.Domain, path string) (int64, int64, int64, int64, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return 0, 0, 0, 0, 0, err
+	}
+	if !active(d) {
+		return 0, 0, 0, 0, 0, errInvalid("domain is not running")
+	}
+	for i, k := range d.def.Devices.Disks {
+		if k.Target != nil && k.Target.Dev == path {
+			n := int64(i + 1)
+			return n * fakeReadReq, n * fakeReadBytes, n, n * 512, 0, nil
+		}
+	}
+	return 0, 0, 0, 0, 0, golibvirt.Error{Code: uint32(golibvirt.ErrInvalidArg), Message: "invalid argument: invalid path: " + path}
+}
+
+func (c *fakeConn) DomainInterfaceStats(dom golibvirt.Domain, device string) (int64, int64, int64, int64, int64, int64, int64, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := c.dom(dom)
+	if err != nil {
+		return 0, 0, 0, 0, 0, 0, 0, 0, err
+	}
+	if !active(d) {
+		return 0, 0, 0, 0, 0, 0, 0, 0, errInvalid("domain is not running")
+	}
+	for i, n := range d.def.Devices.Interfaces {
+		if n.Target != nil && n.Target.Dev == device {
+			k := int64(i + 1)
+			return k * fakeRxBytes, k, 0, 0, k * 100, k * 2, 0, 0, nil
+		}
+	}
+	return 0, 0, 0, 0, 0, 0, 0, 0, golibvirt.Error{Code: uint32(golibvirt.ErrInvalidArg), Message: "invalid argument: invalid path, '" + device + "' is not a known interface"}
 }

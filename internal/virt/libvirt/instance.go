@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 )
@@ -39,6 +40,21 @@ type record struct {
 	// CrashCleared is set when an instance libvirt reports crashed was
 	// powered off: it is then shut down.
 	CrashCleared bool `json:"crash_cleared,omitempty"`
+	// Rescue is set while the domain boots from its rescue disk, so that
+	// a restarted driver defines it the same.
+	Rescue *rescueRecord `json:"rescue,omitempty"`
+	// Started is when the driver last started the domain.
+	Started time.Time `json:"started,omitzero"`
+}
+
+// rescueRecord is a rescue's domain: the rescue disk (disk.rescue) first,
+// and the kernel it boots directly, if any (file names in the instance
+// folder).
+type rescueRecord struct {
+	ImageID string `json:"image_id"`
+	Kernel  string `json:"kernel,omitempty"`
+	Initrd  string `json:"initrd,omitempty"`
+	Append  string `json:"append,omitempty"`
 }
 
 // Files of an instance folder beside package disk's.
@@ -47,6 +63,12 @@ const (
 	fileKernel  = "kernel"
 	fileRamdisk = "ramdisk"
 	fileConsole = "console.log"
+	// The rescue disk, the rescue image's kernel and ramdisk, and the
+	// rescue's config drive.
+	fileRescue            = "disk.rescue"
+	fileRescueKernel      = "kernel.rescue"
+	fileRescueRamdisk     = "ramdisk.rescue"
+	fileRescueConfigDrive = "disk.config.rescue"
 )
 
 func newInstance(dir string, rec record) *instance {

@@ -105,7 +105,7 @@ func (d *Driver) startAs(in *instance, t virt.Transition) error {
 		return fmt.Errorf("start domain: %w", err)
 	}
 	d.mu.Lock()
-	in.rec.CrashCleared = false
+	in.rec.CrashCleared, in.rec.Started = false, d.opts.Now()
 	err = in.save()
 	d.emit(in, t)
 	d.mu.Unlock()

@@ -202,11 +202,14 @@ func (d *Driver) domainXML(in *instance) (string, error) {
 	d.mu.Lock()
 	virtType := d.virtType
 	d.mu.Unlock()
-	dom := domain(domainConfig{VirtType: virtType, Spec: &in.rec.Spec, Dir: in.dir,
+	c := domainConfig{VirtType: virtType, Spec: &in.rec.Spec, Dir: in.dir,
 		Kernel: in.rec.Kernel, Initrd: in.rec.Initrd, Cmdline: in.rec.Append,
 		Ephemeral: in.hasFile(disk.FileEphemeral), Swap: in.hasFile(disk.FileSwap),
-		ConfigDrive: in.rec.ConfigDrive, VNCListen: d.opts.VNCListen})
-	return dom.Marshal()
+		ConfigDrive: in.rec.ConfigDrive, VNCListen: d.opts.VNCListen}
+	if r := in.rec.Rescue; r != nil {
+		c.Rescue, c.Kernel, c.Initrd, c.Cmdline = true, r.Kernel, r.Initrd, r.Append
+	}
+	return domain(c).Marshal()
 }
 
 // define defines (or redefines) the instance's domain; r undefines it
@@ -302,6 +305,7 @@ func (d *Driver) Destroy(ctx context.Context, uuid string, keepDisks bool) error
 	d.mu.Unlock()
 	if keepDisks {
 		_ = os.Remove(in.path(fileRecord))
+		removeRescueFiles(in)
 	} else if err := os.RemoveAll(in.dir); err != nil {
 		return fmt.Errorf("destroy %s: remove its folder: %w", uuid, err)
 	}
