@@ -68,7 +68,7 @@ func requireLibvirt(t testing.TB) string {
 		case socketAnswers("/run/libvirt/libvirt-sock"):
 			daemonURI = "qemu:///system"
 		default:
-			daemonURI, daemonErr = privateDaemon("4e494d42-5553-4000-8000-000000000001")
+			daemonURI, daemonErr = privateDaemon("4e494d42-5553-4000-8000-000000000001", 25900)
 		}
 	})
 	if daemonErr != nil {
@@ -80,7 +80,7 @@ func requireLibvirt(t testing.TB) string {
 // peerLibvirt is a second libvirtd, the other host of a live migration,
 // or why there is none.
 func peerLibvirt() (string, error) {
-	peerOnce.Do(func() { peerURI, peerErr = privateDaemon("4e494d42-5553-4000-8000-000000000002") })
+	peerOnce.Do(func() { peerURI, peerErr = privateDaemon("4e494d42-5553-4000-8000-000000000002", 26400) })
 	return peerURI, peerErr
 }
 
@@ -95,8 +95,10 @@ func socketAnswers(path string) bool {
 
 // privateDaemon starts virtlogd and libvirtd in a mount namespace of
 // their own, with libvirt's run, lib and log folders fresh, and returns
-// the libvirtd's URI.
-func privateDaemon(hostUUID string) (string, error) {
+// the libvirtd's URI. Its guests' VNC servers take ports from vncPort on
+// (500 of them), apart from other daemons' and from the QEMU driver's
+// guests (5900 and up), which a libvirtd cannot see when it picks a port.
+func privateDaemon(hostUUID string, vncPort int) (string, error) {
 	for _, bin := range []string{"libvirtd", "virtlogd", "unshare"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return "", fmt.Errorf("%s is not installed (scripts/test-services.sh installs libvirt-daemon-system)", bin)
@@ -115,8 +117,14 @@ func privateDaemon(hostUUID string) (string, error) {
 		dir, hostUUID, filepath.Join(dir, "libvirtd.log")), 0o600); err != nil {
 		return "", err
 	}
+	qemuConf := filepath.Join(dir, "qemu.conf")
+	if err := os.WriteFile(qemuConf, fmt.Appendf(nil, "remote_display_port_min = %d\nremote_display_port_max = %d\n",
+		vncPort, vncPort+499), 0o644); err != nil {
+		return "", err
+	}
 	script := `set -e
 for d in /run/libvirt /var/lib/libvirt /var/log/libvirt; do mkdir -p $d; mount -t tmpfs tmpfs $d; done
+mkdir -p /etc/libvirt && touch /etc/libvirt/qemu.conf && mount --bind "$1/qemu.conf" /etc/libvirt/qemu.conf
 mkdir -p /var/lib/libvirt/qemu /var/log/libvirt/qemu
 virtlogd -d -p "$1/virtlogd.pid"
 libvirtd -d --config "$1/libvirtd.conf" --pid-file "$1/libvirtd.pid"`
