@@ -173,8 +173,9 @@ func (a *Agent) ConsoleOutput(ctx context.Context, r rpc.ConsoleOutputRequest) (
 	return rpc.ConsoleOutputReply{Output: tail(out, r.Length)}, nil
 }
 
-// tail keeps the last n lines of s (all when n < 0), as nova's
-// get_console_output does.
+// tail keeps the last n pieces of s split on newlines (all when n < 0),
+// as nova's compute manager does: a log that ends in a newline ends in an
+// empty piece, so "a\nb\nc\n" keeps "c\n" of two.
 func tail(s string, n int) string {
 	if n < 0 {
 		return s
@@ -182,14 +183,11 @@ func tail(s string, n int) string {
 	if n == 0 {
 		return ""
 	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
+	pieces := strings.Split(s, "\n")
+	if len(pieces) > n {
+		pieces = pieces[len(pieces)-n:]
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
+	return strings.Join(pieces, "\n")
 }
 
 // VNCConsole is where an instance's VNC server listens.
