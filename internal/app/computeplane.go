@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -473,6 +474,15 @@ func (ci computeImages) CreateSnapshot(ctx context.Context, name string, propert
 	attrs := make(map[string]any, len(properties)+1)
 	for k, v := range properties {
 		attrs[k] = v
+		if k == "min_ram" || k == "min_disk" {
+			// The image's own attributes, numbers in the image API.
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				delete(attrs, k)
+				continue
+			}
+			attrs[k] = n
+		}
 	}
 	attrs["name"] = name
 	img, err := ci.svc.CreateImage(ctx, attrs)

@@ -267,6 +267,17 @@ func TestServerLifecycle(t *testing.T) {
 		snap.Properties["image_type"] != "snapshot" {
 		t.Errorf("snapshot image %+v", snap)
 	}
+	// As nova's, the snapshot needs what its server's image needed, and at
+	// least the disk of the server's flavor.
+	base, err := images.Get(ctx, ic, p.imageID).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl := p.server(t, id).Flavor; snap.MinRAMMegabytes != base.MinRAMMegabytes ||
+		snap.MinDiskGigabytes != max(base.MinDiskGigabytes, int(fl["disk"].(float64))) {
+		t.Errorf("snapshot min_ram %d, min_disk %d; image's %d and %d, flavor %v", snap.MinRAMMegabytes,
+			snap.MinDiskGigabytes, base.MinRAMMegabytes, base.MinDiskGigabytes, fl)
+	}
 	fromSnap := p.bootImage(t, "from-snapshot", flavor, snapID)
 	p.waitStatus(t, fromSnap, "ACTIVE")
 	if err := servers.Stop(ctx, p.compute, id).ExtractErr(); err != nil {

@@ -311,7 +311,8 @@ func (s *Service) CreateImage(ctx context.Context, id, name string, metadata map
 
 // snapshotImage creates the image a snapshot of inst goes into, with the
 // properties nova gives snapshots: the instance's image properties, who
-// made it, and the caller's.
+// made it, and the caller's; min_ram and min_disk are the instance's image's
+// (min_disk at least the flavor's root disk, as the instance keeps it).
 func (s *Service) snapshotImage(ctx context.Context, inst Instance, name string, extra map[string]string) (Image, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -319,7 +320,7 @@ func (s *Service) snapshotImage(ctx context.Context, inst Instance, name string,
 	}
 	props := map[string]string{}
 	for k, v := range inst.ImageProperties {
-		if !slices.Contains([]string{"min_ram", "min_disk", "disk_format", "container_format"}, k) {
+		if !slices.Contains([]string{"disk_format", "container_format"}, k) {
 			props[k] = v
 		}
 	}

@@ -163,10 +163,10 @@ func (h *Handler) rebuild(w http.ResponseWriter, r *http.Request, v api.Version,
 	if at(v, 19) {
 		rb.Description = nullable(in, "description")
 	}
-	if ip, ok := str(in, "accessIPv4"); ok {
+	if ip, ok := accessIP(in, "accessIPv4"); ok {
 		rb.AccessIPv4 = &ip
 	}
-	if ip, ok := str(in, "accessIPv6"); ok {
+	if ip, ok := accessIP(in, "accessIPv6"); ok {
 		rb.AccessIPv6 = &ip
 	}
 	if dc, ok := str(in, "OS-DCF:diskConfig"); ok {

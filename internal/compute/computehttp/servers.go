@@ -3,6 +3,7 @@ package computehttp
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,8 +95,8 @@ func (h *Handler) createServer(w http.ResponseWriter, r *http.Request, v api.Ver
 		auto := dc == "AUTO"
 		sc.AutoDiskConfig = &auto
 	}
-	sc.AccessIPv4, _ = str(in, "accessIPv4")
-	sc.AccessIPv6, _ = str(in, "accessIPv6")
+	sc.AccessIPv4, _ = accessIP(in, "accessIPv4")
+	sc.AccessIPv6, _ = accessIP(in, "accessIPv6")
 	sc.Personality = personality(in["personality"])
 	sc.AvailabilityZone, _ = str(in, "availability_zone")
 	if list, ok := in["block_device_mapping"].([]any); ok && len(list) > 0 {
@@ -373,10 +374,10 @@ func (h *Handler) updateServer(w http.ResponseWriter, r *http.Request, v api.Ver
 	if hn, ok := str(in, "hostname"); ok {
 		u.Hostname = &hn
 	}
-	if ip, ok := str(in, "accessIPv4"); ok {
+	if ip, ok := accessIP(in, "accessIPv4"); ok {
 		u.AccessIPv4 = &ip
 	}
-	if ip, ok := str(in, "accessIPv6"); ok {
+	if ip, ok := accessIP(in, "accessIPv6"); ok {
 		u.AccessIPv6 = &ip
 	}
 	if dc, ok := str(in, "OS-DCF:diskConfig"); ok {
@@ -418,4 +419,16 @@ func consoleLength(raw any) (*int, error) {
 			pyRepr(raw))
 	}
 	return &n, nil
+}
+
+// accessIP is an accessIPv4 or accessIPv6 of a request body (validated by
+// its schema) in its canonical form, as nova stores it after reading it
+// as an address: 0000:0000:0000:0000:0000:babe:220.12.22.2 becomes
+// ::babe:dc0c:1602.
+func accessIP(in map[string]any, key string) (string, bool) {
+	ip, ok := str(in, key)
+	if a, err := netip.ParseAddr(ip); err == nil {
+		ip = a.String()
+	}
+	return ip, ok
 }

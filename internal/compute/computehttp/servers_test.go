@@ -69,9 +69,14 @@ func TestServersWithGophercloud(t *testing.T) {
 	if list, _ := servers.ExtractServers(all); len(list) != 4 {
 		t.Errorf("name filter kept %d", len(list))
 	}
-	upd, err := servers.Update(ctx, alice, s.ID, servers.UpdateOpts{Name: "web2"}).Extract()
+	upd, err := servers.Update(ctx, alice, s.ID, servers.UpdateOpts{Name: "web2",
+		AccessIPv6: "0000:0000:0000:0000:0000:babe:220.12.22.2", AccessIPv4: "192.0.2.7"}).Extract()
 	if err != nil || upd.Name != "web2" {
 		t.Fatalf("update: %+v %v", upd, err)
+	}
+	// Access addresses are kept in their canonical form, as nova keeps them.
+	if upd.AccessIPv6 != "::babe:dc0c:1602" || upd.AccessIPv4 != "192.0.2.7" {
+		t.Errorf("access addresses %q and %q", upd.AccessIPv4, upd.AccessIPv6)
 	}
 	if err := servers.Stop(ctx, alice, s.ID).ExtractErr(); err != nil {
 		t.Fatal(err)

@@ -58,9 +58,11 @@ func (h *Handler) versionRoutes(srv *api.Server) {
 	// nova's paste pipelines do.
 	srv.Handle("GET /v2.1", h.negotiated(h.showVersion("v2.1")))
 	h.route(srv, "GET /v2.1/{$}", h.showVersion("v2.1"))
-	srv.HandleFunc("GET /v2", func(w http.ResponseWriter, r *http.Request) {
+	legacy := func(w http.ResponseWriter, r *http.Request) {
 		_ = h.showVersion("v2.0")(w, r, api.Version{})
-	})
+	}
+	srv.HandleFunc("GET /v2", legacy)
+	srv.HandleFunc("GET /v2/{$}", legacy)
 }
 
 // listVersions answers GET /: every version, each linking to its root.

@@ -55,9 +55,11 @@ func TestVersionsAndNegotiation(t *testing.T) {
 	if resp.Status != http.StatusOK || obj(t, resp.JSON(t), "version")["id"] != "v2.1" {
 		t.Fatalf("GET /v2.1/: %d %s", resp.Status, resp.Body)
 	}
-	resp = c.Do(t, "GET", base+"/v2", "", nil)
-	if resp.Status != http.StatusOK || obj(t, resp.JSON(t), "version")["id"] != "v2.0" {
-		t.Fatalf("GET /v2: %d %s", resp.Status, resp.Body)
+	for _, path := range []string{"/v2", "/v2/"} {
+		resp = c.Do(t, "GET", base+path, token, nil)
+		if resp.Status != http.StatusOK || obj(t, resp.JSON(t), "version")["id"] != "v2.0" {
+			t.Fatalf("GET %s: %d %s", path, resp.Status, resp.Body)
+		}
 	}
 
 	cases := []struct {
