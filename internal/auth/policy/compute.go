@@ -56,6 +56,7 @@ func ComputeDefaults() []Default {
 		novaServerGroupDefaults(),
 		novaAggregateDefaults(),
 		novaMoveUsageDefaults(),
+		novaEventAuditDefaults(),
 	)
 }
 
@@ -370,5 +371,20 @@ func novaAggregateDefaults() []Default {
 		novaRule(root+"add_host", novaAdmin, "Add a host to an aggregate: "+action("add_host")),
 		novaRule(root+"remove_host", novaAdmin, "Remove a host from an aggregate: "+action("remove_host")),
 		novaRule(root+"set_metadata", novaAdmin, "Set the metadata of an aggregate: "+action("set_metadata")),
+	}
+}
+
+// novaEventAuditDefaults returns the rules of external events, which
+// other services send (nova/policies/server_external_events.py), and of
+// the instance usage audit log (instance_usage_audit_log.py).
+func novaEventAuditDefaults() []Default {
+	const audit = "os_compute_api:os-instance-usage-audit-log:"
+	return []Default{
+		novaRule("os_compute_api:os-server-external-events:create", "rule:service_or_admin",
+			"Create one or more external events: POST /os-server-external-events."),
+		novaRule(audit+"list", novaAdmin,
+			"List the instance usage audit of the last completed period: GET /os-instance_usage_audit_log."),
+		novaRule(audit+"show", novaAdmin, "Show the instance usage audit of the last period completed before a time: "+
+			"GET /os-instance_usage_audit_log/{before_timestamp}."),
 	}
 }

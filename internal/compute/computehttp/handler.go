@@ -58,6 +58,7 @@ func Register(srv *api.Server, svc *compute.Service, v auth.Validator, maxBody i
 	h.extensionRoutes(srv)
 	h.imageRoutes(srv)
 	h.hostRoutes(srv)
+	h.eventAuditRoutes(srv)
 	// The servers API is offered only where servers can be carried out:
 	// a cloud without a conductor does not advertise half a feature.
 	if svc.ServesServers() {
