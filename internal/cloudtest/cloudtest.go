@@ -30,6 +30,8 @@ type Cloud struct {
 	*app.Cloud
 	// Config is the configuration the cloud runs with.
 	Config *config.Config
+	// start boots the cloud again on Config, for Restart.
+	start func() (*app.Cloud, error)
 }
 
 // settings collect what Options change.
@@ -107,19 +109,49 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 	if st.log != nil {
 		log = slog.New(slog.NewTextHandler(st.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c, err := app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log,
-		NoComputePlane: !st.plane})
+	start := func() (*app.Cloud, error) {
+		return app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log,
+			NoComputePlane: !st.plane})
+	}
+	ac, err := start()
 	if err != nil {
 		t.Fatalf("start test cloud: %v", err)
 	}
+	c := &Cloud{Cloud: ac, Config: cfg, start: start}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
+		if c.Cloud == nil {
+			return // a restart that failed closed it
+		}
+		if err := c.close(); err != nil {
 			t.Errorf("stop test cloud: %v", err)
 		}
 	})
-	return &Cloud{Cloud: c, Config: cfg}
+	return c
+}
+
+func (c *Cloud) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Cloud.Close(ctx)
+}
+
+// Restart stops the cloud and starts it again on the same configuration
+// and state folder, as a restart of the nimbus process does: its
+// databases, keys, images and instances stay, and the guests of the qemu
+// and libvirt drivers run on for the new agents to adopt. The listeners
+// take new ports: clients made before the restart are stale.
+func (c *Cloud) Restart(t testing.TB) {
+	t.Helper()
+	if err := c.close(); err != nil {
+		c.Cloud = nil
+		t.Fatalf("stop test cloud for a restart: %v", err)
+	}
+	ac, err := c.start()
+	if err != nil {
+		c.Cloud = nil
+		t.Fatalf("restart test cloud: %v", err)
+	}
+	c.Cloud = ac
 }
 
 // Credentials name a user and the project to scope to ("" for unscoped).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/uuid"
+
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
 )
@@ -77,7 +79,7 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 		}
 		v := powerSync(inst.VMState, compute.PowerState(ip.PowerState))
 		if v.vm != inst.VMState || v.power != inst.PowerState {
-			_, err := s.inst.SaveInstance(ctx, ip.UUID, func(i *compute.Instance) error {
+			save := func(i *compute.Instance) error {
 				if i.Host != r.Host {
 					return wrongHost(i.UUID, r.Host, i.Host)
 				}
@@ -89,7 +91,21 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 				}
 				i.VMState, i.PowerState = v.vm, v.power
 				return nil
-			})
+			}
+			// A guest that stopped by itself stops its instance as nova's
+			// call of the stop API does, with a stop action and the
+			// host's stop event; a power state alone is no action.
+			var err error
+			stopped := v.vm == compute.VMStopped && inst.VMState != compute.VMStopped
+			req := "req-" + uuid.NewString()
+			if stopped {
+				_, err = s.inst.SaveInstanceAction(ctx, ip.UUID, compute.ActionStop, req, save)
+			} else {
+				_, err = s.inst.SaveInstance(ctx, ip.UUID, save)
+			}
+			if err == nil && stopped {
+				s.hostEvent(ctx, ip.UUID, req, "compute_stop_instance", r.Host)
+			}
 			if err != nil {
 				s.log.InfoContext(ctx, "power state not synced; the instance moved on", "instance_uuid", ip.UUID,
 					"error", err)
@@ -103,4 +119,16 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 		}
 	}
 	return reply, nil
+}
+
+// hostEvent records an event a host carried out for an action the
+// conductor recorded; a record that fails is logged, not fatal.
+func (s *Server) hostEvent(ctx context.Context, uuid, requestID, event, host string) {
+	if err := s.inst.StartEvent(ctx, uuid, requestID, event, host); err != nil {
+		s.log.WarnContext(ctx, "record event start", "instance_uuid", uuid, "event", event, "error", err)
+		return
+	}
+	if err := s.inst.FinishEvent(ctx, uuid, requestID, event, nil); err != nil {
+		s.log.WarnContext(ctx, "record event end", "instance_uuid", uuid, "event", event, "error", err)
+	}
 }

@@ -175,6 +175,20 @@ func TestSyncPowerStates(t *testing.T) {
 	if i := e.inst.get("crashed"); i.VMState != compute.VMStopped || i.PowerState != compute.PowerCrashed {
 		t.Errorf("crashed instance %s/%d", i.VMState, i.PowerState)
 	}
+	// The crash stopped the instance as nova's stop API does: a stop
+	// action of the sync's own request, with the host's stop event; the
+	// stopped instance that only took a power state has none.
+	var log []string
+	for _, l := range e.inst.eventLog() {
+		f := strings.Fields(l)
+		log = append(log, strings.Join(f[:len(f)-1], " "))
+		if f[0] == "finish" && f[len(f)-1] != "Success" {
+			t.Errorf("event %q", l)
+		}
+	}
+	if want := []string{"action crashed stop", "start crashed compute_stop_instance", "finish crashed compute_stop_instance"}; !slices.Equal(log, want) {
+		t.Errorf("records %q, want %q", e.inst.eventLog(), want)
+	}
 	if i := e.inst.get("busy"); i.PowerState != compute.PowerRunning || i.TaskState != compute.TaskPoweringOff {
 		t.Error("an instance with a task was synced")
 	}
