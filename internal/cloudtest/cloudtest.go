@@ -40,6 +40,8 @@ type settings struct {
 	log   io.Writer
 	plane bool
 	qemu  bool
+	// open lets other users into the state folder (libvirt's QEMU).
+	open bool
 }
 
 // Option changes a test cloud before it starts.
@@ -67,6 +69,20 @@ func WithQEMU() Option {
 		s.plane, s.qemu = true, true
 		s.set["compute.compute_driver"] = "qemu"
 		s.set["qemu.virt_type"] = "qemu"
+	}
+}
+
+// WithLibvirt runs the compute plane with compute_driver libvirt against
+// the libvirtd at uri (libvirttest.Require gives one): servers are real
+// QEMU guests of libvirt domains, under TCG, with compute.qemu_host_count
+// hosts. The state folder is short and open to the user libvirt runs
+// QEMU as. The test skips when QEMU is not installed.
+func WithLibvirt(uri string) Option {
+	return func(s *settings) {
+		s.plane, s.qemu, s.open = true, true, true
+		s.set["compute.compute_driver"] = "libvirt"
+		s.set["libvirt.connection_uri"] = uri
+		s.set["libvirt.virt_type"] = "qemu"
 	}
 }
 
@@ -100,6 +116,11 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 	if st.qemu {
 		RequireQEMU(t)
 		st.set["DEFAULT.state_path"] = qemuStateDir(t)
+		if st.open {
+			if err := os.Chmod(st.set["DEFAULT.state_path"], 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	cfg, err := config.Load(config.Source{Set: st.set})
 	if err != nil {
