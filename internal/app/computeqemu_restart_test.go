@@ -159,6 +159,11 @@ func TestQEMURestartCrashAndSmallDisk(t *testing.T) {
 			(*act.Events)[0].Event != "compute_stop_instance" || (*act.Events)[0].Result != "Success" {
 			t.Errorf("newest action %+v", act)
 		}
+		// No user asked for it: nova's periodic task has none.
+		resp := q.Do(t, "GET", q.ComputeURL+"/servers/"+id+"/os-instance-actions/"+act.RequestID, q.Token(t, cloudtest.Admin), nil)
+		if a, _ := resp.JSON(t)["instanceAction"].(map[string]any); a == nil || a["user_id"] != nil || a["project_id"] != nil {
+			t.Errorf("the sync's stop action: %d %s", resp.Status, resp.Body)
+		}
 		// It boots again from its disk.
 		boots := strings.Count(q.console(t, id), guestReady)
 		q.action(t, id, "ACTIVE", func(ctx context.Context) error { return servers.Start(ctx, q.compute, id).ExtractErr() })
