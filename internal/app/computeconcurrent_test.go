@@ -16,16 +16,54 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/cloudtest"
 )
 
-// TestConcurrentActionsAreSerialized fires the same action at one server
-// from many clients at once: the task state taken in one write lets
-// exactly one through (202) and refuses every other with nova's 409
-// naming the state the server is in (its task, or the vm_state the first
-// action already reached), and one action is recorded.
+// TestConcurrentActionsAreSerialized fires actions at one server at once:
+// the task state taken in one write lets exactly one through (202) and
+// refuses every other with nova's 409 naming the state the server is in
+// (its task, or the vm_state the first action already reached), and one
+// action is recorded.
 func TestConcurrentActionsAreSerialized(t *testing.T) {
 	t.Parallel()
 	p := startPlane(t)
 	id := p.boot(t, "racer", p.flavor(t, "m.race", 1, 64, 1))
 	p.waitStatus(t, id, "ACTIVE")
+
+	t.Run("stop and pause", func(t *testing.T) {
+		// Either may win; neither is allowed once the other started or
+		// ended (nova stops only ACTIVE or ERROR servers).
+		var stopErr, pauseErr error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		sc, pc := p.ComputeClient(t, cloudtest.Admin), p.ComputeClient(t, cloudtest.Admin)
+		wg.Go(func() { <-start; stopErr = servers.Stop(context.Background(), sc, id).ExtractErr() })
+		wg.Go(func() { <-start; pauseErr = servers.Pause(context.Background(), pc, id).ExtractErr() })
+		close(start)
+		wg.Wait()
+		refused, undo := pauseErr, func(ctx context.Context) error { return servers.Start(ctx, p.compute, id).ExtractErr() }
+		want := regexp.MustCompile(`^Cannot 'pause' instance ` + id + ` while it is in (task_state powering-off|vm_state stopped)$`)
+		status := "SHUTOFF"
+		if stopErr != nil {
+			refused, status = stopErr, "PAUSED"
+			undo = func(ctx context.Context) error { return servers.Unpause(ctx, p.compute, id).ExtractErr() }
+			want = regexp.MustCompile(`^Cannot 'stop' instance ` + id + ` while it is in (task_state pausing|vm_state paused)$`)
+		}
+		var e gophercloud.ErrUnexpectedResponseCode
+		switch {
+		case stopErr != nil && pauseErr != nil:
+			t.Fatalf("both refused: stop %v, pause %v", stopErr, pauseErr)
+		case refused == nil:
+			t.Fatal("both stop and pause accepted")
+		case !errors.As(refused, &e) || e.Actual != http.StatusConflict:
+			t.Fatalf("refused with %v, want 409", refused)
+		}
+		if msg := conflictMessage(t, e.Body); !want.MatchString(msg) {
+			t.Errorf("409 %q, want one matching %s", msg, want)
+		}
+		p.waitStatus(t, id, status)
+		if err := undo(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.waitStatus(t, id, "ACTIVE")
+	})
 
 	const clients = 8
 	for _, tc := range []struct {
