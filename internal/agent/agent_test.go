@@ -20,12 +20,14 @@ import (
 // fakeConductor keeps instances' states as the conductor would and records
 // every report.
 type fakeConductor struct {
-	mu          sync.Mutex
-	states      map[string]*rpc.InstanceState
-	hosts       map[string]string
-	updates     []rpc.InstanceUpdateRequest
-	events      []string
-	reschedules []rpc.BuildAndRunRequest
+	mu      sync.Mutex
+	states  map[string]*rpc.InstanceState
+	hosts   map[string]string
+	updates []rpc.InstanceUpdateRequest
+	events  []string
+	// eventRequests are the events' request ids.
+	eventRequests []string
+	reschedules   []rpc.BuildAndRunRequest
 	// resizeFailures are the moves handed back.
 	resizeFailures []rpc.ResizeFailedRequest
 	lives          []rpc.LiveMigrationResult
@@ -106,6 +108,7 @@ func (f *fakeConductor) Event(ctx context.Context, r rpc.InstanceEventRequest) e
 		}
 	}
 	f.events = append(f.events, phase+" "+r.Event)
+	f.eventRequests = append(f.eventRequests, r.RequestID)
 	return nil
 }
 
@@ -566,13 +569,25 @@ func TestHeartbeatAndPowerSync(t *testing.T) {
 		rep.Node.VCPUs != 8 || rep.Node.VCPUsUsed != 2 || !slices.Equal(rep.Instances, []string{"i1"}) {
 		t.Errorf("heartbeat %+v node %+v", rep, rep.Node)
 	}
-	h.cond.syncReply = rpc.PowerSyncReply{Actions: []rpc.PowerSyncAction{{UUID: "i1", Action: rpc.SyncPowerOff}}}
+	h.cond.syncReply = rpc.PowerSyncReply{Actions: []rpc.PowerSyncAction{{UUID: "i1", Action: rpc.SyncPowerOff,
+		RequestID: "req-sync"}}}
+	h.cond.mu.Lock()
+	events := len(h.cond.events)
+	h.cond.mu.Unlock()
 	h.a.syncPowerStates(context.Background())
 	if s := h.cond.syncs[0]; len(s.Instances) != 1 || s.Instances[0] != (rpc.InstancePower{UUID: "i1", PowerState: 1}) {
 		t.Errorf("sync %+v", s)
 	}
 	if info, _ := h.drv.GetInfo(context.Background(), "i1"); info.State != virt.Shutdown {
 		t.Errorf("guest not powered off: %s", info.State)
+	}
+	// The power off is the host's event of the conductor's stop action.
+	h.cond.mu.Lock()
+	got, reqs := slices.Clone(h.cond.events[events:]), slices.Clone(h.cond.eventRequests[events:])
+	h.cond.mu.Unlock()
+	if want := []string{"start compute_stop_instance", "finish compute_stop_instance"}; !slices.Equal(got, want) ||
+		!slices.Equal(reqs, []string{"req-sync", "req-sync"}) {
+		t.Errorf("events %q of requests %q, want %q of req-sync", got, reqs, want)
 	}
 	h.cond.syncReply = rpc.PowerSyncReply{Actions: []rpc.PowerSyncAction{{UUID: "i1", Action: rpc.SyncDestroy}}}
 	h.a.syncPowerStates(context.Background())

@@ -52,7 +52,15 @@ func (a *Agent) syncAction(ctx context.Context, act rpc.PowerSyncAction) {
 	switch act.Action {
 	case rpc.SyncPowerOff:
 		log.WarnContext(ctx, "instance is stopped but its guest runs; powering it off")
-		if err := a.driver.PowerOff(ctx, act.UUID, 0); err != nil {
+		if act.RequestID != "" {
+			// The power off is the host's part of the conductor's stop
+			// action: its event, as nova's stop_instance records.
+			ctx = rpc.WithContext(ctx, rpc.Context{RequestID: act.RequestID})
+		}
+		a.event(ctx, act.UUID, "compute_stop_instance", false, nil)
+		err := a.driver.PowerOff(ctx, act.UUID, 0)
+		a.event(ctx, act.UUID, "compute_stop_instance", true, err)
+		if err != nil {
 			log.ErrorContext(ctx, "power off", "error", err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,26 +99,35 @@ func (ds *drivers) newDriver(host string) (virt.Driver, error) {
 		ds.peers.add(host, d)
 		return d, nil
 	case driverLibvirt:
-		d := libvirt.New(libvirt.Options{
-			StateDir:             ds.stateDir(host),
-			ConnectionURI:        cfg.Libvirt.ConnectionURI,
-			VirtType:             cfg.Libvirt.VirtType,
-			VNCListen:            cfg.VNC.ServerListen,
-			VNCHost:              cfg.VNC.ServerProxyclientAddress,
-			KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
-			ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
-			ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
-			CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
-			SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
-			Images:               ds.images,
-			MigrationAddress:     cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
-			Peers:                ds.libvirt,
-			Log:                  ds.log,
-		})
+		o := libvirtOptions(cfg)
+		o.StateDir, o.Images, o.Peers, o.Log = ds.stateDir(host), ds.images, ds.libvirt, ds.log
+		d := libvirt.New(o)
 		ds.libvirt.add(host, d)
 		return d, nil
 	default:
 		return nil, fmt.Errorf("compute_driver %q: no such virt driver (fake, qemu or libvirt)", ds.name)
+	}
+}
+
+// libvirtOptions are the libvirt driver's options of the configuration:
+// nova's [libvirt] options, the compute and VNC ones the qemu driver
+// takes too. A %s in live_migration_uri is, as in nova, the destination's
+// live_migration_inbound_addr: this host's, as the URI is how sources
+// reach this host.
+func libvirtOptions(cfg *config.Config) libvirt.Options {
+	inbound := cmp.Or(cfg.Libvirt.LiveMigrationInboundAddr, cfg.Default.MyIP)
+	return libvirt.Options{
+		ConnectionURI:        cfg.Libvirt.ConnectionURI,
+		VirtType:             cfg.Libvirt.VirtType,
+		VNCListen:            cfg.VNC.ServerListen,
+		VNCHost:              cfg.VNC.ServerProxyclientAddress,
+		KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
+		ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
+		ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
+		CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
+		SoftRebootTimeout:    time.Duration(cfg.Libvirt.WaitSoftRebootSeconds) * time.Second,
+		LiveMigrationURI:     strings.ReplaceAll(cfg.Libvirt.LiveMigrationURI, "%s", inbound),
+		MigrationAddress:     inbound,
 	}
 }
 

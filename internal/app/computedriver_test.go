@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/config"
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/fake"
+	"github.com/nimbus-cloud/nimbus/internal/virt/libvirt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/qemu"
 )
 
@@ -57,14 +59,18 @@ func TestDriversOfHosts(t *testing.T) {
 		set       map[string]string
 		wantHosts []string
 		wantQEMU  bool
+		// wantLibvirt: libvirt drivers (neither qemu nor fake).
+		wantLibvirt bool
 	}{
-		{"one fake host", map[string]string{"compute.compute_driver": "fake"}, []string{"h"}, false},
+		{"one fake host", map[string]string{"compute.compute_driver": "fake"}, []string{"h"}, false, false},
 		{"fake hosts", map[string]string{"compute.compute_driver": "fake", "compute.fake_host_count": "3",
-			"compute.qemu_host_count": "2"}, []string{"h-1", "h-2", "h-3"}, false},
+			"compute.qemu_host_count": "2"}, []string{"h-1", "h-2", "h-3"}, false, false},
 		{"one qemu host", map[string]string{"compute.compute_driver": "qemu", "compute.fake_host_count": "3"},
-			[]string{"h"}, true},
+			[]string{"h"}, true, false},
 		{"qemu hosts", map[string]string{"compute.compute_driver": "qemu", "compute.qemu_host_count": "2"},
-			[]string{"h-1", "h-2"}, true},
+			[]string{"h-1", "h-2"}, true, false},
+		{"libvirt hosts", map[string]string{"compute.compute_driver": "libvirt", "compute.qemu_host_count": "2"},
+			[]string{"h-1", "h-2"}, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +87,8 @@ func TestDriversOfHosts(t *testing.T) {
 				}
 				_, isQEMU := drv.(*qemu.Driver)
 				_, isFake := drv.(*fake.Driver)
-				if isQEMU != tc.wantQEMU || isFake == tc.wantQEMU {
+				_, isLibvirt := drv.(*libvirt.Driver)
+				if isQEMU != tc.wantQEMU || isLibvirt != tc.wantLibvirt || isFake != (!tc.wantQEMU && !tc.wantLibvirt) {
 					t.Errorf("driver of %s is %T", h, drv)
 				}
 			}
@@ -111,5 +118,28 @@ func TestQEMUPeers(t *testing.T) {
 	_, err = ds.peers.IncomingMigration(context.Background(), "elsewhere", "c0000000-0000-4000-8000-000000000001")
 	if !errors.Is(err, virt.ErrNotSupported) {
 		t.Errorf("to a host of another process: %v, want ErrNotSupported", err)
+	}
+}
+
+// TestLibvirtOptions: compute_driver libvirt takes nova's [libvirt]
+// options, not the qemu driver's [qemu] ones.
+func TestLibvirtOptions(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, map[string]string{"compute.compute_driver": "libvirt", "DEFAULT.my_ip": "192.0.2.1",
+		"libvirt.connection_uri": "qemu+unix:///system?socket=/run/lv/sock", "libvirt.virt_type": "qemu",
+		"libvirt.wait_soft_reboot_seconds": "7", "libvirt.live_migration_inbound_addr": "192.0.2.9",
+		"libvirt.live_migration_uri": "qemu+ssh://%s/system", "qemu.wait_soft_reboot_seconds": "99",
+		"qemu.live_migration_inbound_addr": "198.51.100.1", "compute.shutdown_timeout": "5"})
+	o := libvirtOptions(cfg)
+	if o.ConnectionURI != "qemu+unix:///system?socket=/run/lv/sock" || o.VirtType != "qemu" ||
+		o.SoftRebootTimeout != 7*time.Second || o.MigrationAddress != "192.0.2.9" ||
+		o.LiveMigrationURI != "qemu+ssh://192.0.2.9/system" || o.CleanShutdownTimeout != 5*time.Second {
+		t.Errorf("options %+v", o)
+	}
+	// Unset: nova's defaults, the inbound address my_ip.
+	o = libvirtOptions(loadConfig(t, map[string]string{"DEFAULT.my_ip": "192.0.2.1"}))
+	if o.SoftRebootTimeout != 120*time.Second || o.MigrationAddress != "192.0.2.1" || o.LiveMigrationURI != "" ||
+		o.VirtType != "kvm" {
+		t.Errorf("default options %+v", o)
 	}
 }

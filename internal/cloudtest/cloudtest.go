@@ -30,6 +30,8 @@ type Cloud struct {
 	*app.Cloud
 	// Config is the configuration the cloud runs with.
 	Config *config.Config
+	// start boots the cloud again on Config, for Restart.
+	start func() (*app.Cloud, error)
 }
 
 // settings collect what Options change.
@@ -38,6 +40,8 @@ type settings struct {
 	log   io.Writer
 	plane bool
 	qemu  bool
+	// open lets other users into the state folder (libvirt's QEMU).
+	open bool
 }
 
 // Option changes a test cloud before it starts.
@@ -65,6 +69,20 @@ func WithQEMU() Option {
 		s.plane, s.qemu = true, true
 		s.set["compute.compute_driver"] = "qemu"
 		s.set["qemu.virt_type"] = "qemu"
+	}
+}
+
+// WithLibvirt runs the compute plane with compute_driver libvirt against
+// the libvirtd at uri (libvirttest.Require gives one): servers are real
+// QEMU guests of libvirt domains, under TCG, with compute.qemu_host_count
+// hosts. The state folder is short and open to the user libvirt runs
+// QEMU as. The test skips when QEMU is not installed.
+func WithLibvirt(uri string) Option {
+	return func(s *settings) {
+		s.plane, s.qemu, s.open = true, true, true
+		s.set["compute.compute_driver"] = "libvirt"
+		s.set["libvirt.connection_uri"] = uri
+		s.set["libvirt.virt_type"] = "qemu"
 	}
 }
 
@@ -98,6 +116,11 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 	if st.qemu {
 		RequireQEMU(t)
 		st.set["DEFAULT.state_path"] = qemuStateDir(t)
+		if st.open {
+			if err := os.Chmod(st.set["DEFAULT.state_path"], 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	cfg, err := config.Load(config.Source{Set: st.set})
 	if err != nil {
@@ -107,19 +130,49 @@ func Start(t testing.TB, opts ...Option) *Cloud {
 	if st.log != nil {
 		log = slog.New(slog.NewTextHandler(st.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c, err := app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log,
-		NoComputePlane: !st.plane})
+	start := func() (*app.Cloud, error) {
+		return app.Start(context.Background(), cfg, app.StartOptions{AdminPassword: AdminPassword, Log: log,
+			NoComputePlane: !st.plane})
+	}
+	ac, err := start()
 	if err != nil {
 		t.Fatalf("start test cloud: %v", err)
 	}
+	c := &Cloud{Cloud: ac, Config: cfg, start: start}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
+		if c.Cloud == nil {
+			return // a restart that failed closed it
+		}
+		if err := c.close(); err != nil {
 			t.Errorf("stop test cloud: %v", err)
 		}
 	})
-	return &Cloud{Cloud: c, Config: cfg}
+	return c
+}
+
+func (c *Cloud) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Cloud.Close(ctx)
+}
+
+// Restart stops the cloud and starts it again on the same configuration
+// and state folder, as a restart of the nimbus process does: its
+// databases, keys, images and instances stay, and the guests of the qemu
+// and libvirt drivers run on for the new agents to adopt. The listeners
+// take new ports: clients made before the restart are stale.
+func (c *Cloud) Restart(t testing.TB) {
+	t.Helper()
+	if err := c.close(); err != nil {
+		c.Cloud = nil
+		t.Fatalf("stop test cloud for a restart: %v", err)
+	}
+	ac, err := c.start()
+	if err != nil {
+		c.Cloud = nil
+		t.Fatalf("restart test cloud: %v", err)
+	}
+	c.Cloud = ac
 }
 
 // Credentials name a user and the project to scope to ("" for unscoped).

@@ -128,6 +128,26 @@ func (s *Service) SaveInstance(ctx context.Context, uuid string, mutate func(*In
 	return inst, err
 }
 
+// SaveInstanceAction is SaveInstance recording an instance action with
+// the change, as an API request does: the conductor's record of what
+// nova's periodic tasks do through the API (the power state sync's stop),
+// under a request id of its own and no user or project.
+func (s *Service) SaveInstanceAction(ctx context.Context, uuid, action, requestID string, mutate func(*Instance) error) (Instance, error) {
+	now := s.now().UTC()
+	a := &InstanceAction{InstanceUUID: uuid, Action: action, RequestID: requestID, StartTime: now, UpdatedAt: now}
+	inst, err := s.inst.UpdateInstance(ctx, uuid, func(i *Instance) error {
+		if err := mutate(i); err != nil {
+			return err
+		}
+		i.UpdatedAt = now
+		return nil
+	}, a)
+	if errors.Is(err, ErrNotFound) {
+		return Instance{}, instanceNotFound(uuid)
+	}
+	return inst, err
+}
+
 // ErrUnexpectedTaskState is a save refused because the instance's task
 // state is not the one expected (nova's UnexpectedTaskStateError).
 var ErrUnexpectedTaskState = fmt.Errorf("%w: unexpected task state", ErrConflict)

@@ -66,6 +66,16 @@ func (f *fakeInstances) SaveInstance(ctx context.Context, uuid string, mutate fu
 	return c.Clone(), nil
 }
 
+func (f *fakeInstances) SaveInstanceAction(ctx context.Context, uuid, action, requestID string, mutate func(*compute.Instance) error) (compute.Instance, error) {
+	inst, err := f.SaveInstance(ctx, uuid, mutate)
+	if err == nil {
+		f.mu.Lock()
+		f.events = append(f.events, fmt.Sprintf("action %s %s %s", uuid, action, requestID))
+		f.mu.Unlock()
+	}
+	return inst, err
+}
+
 func (f *fakeInstances) DestroyInstance(ctx context.Context, uuid string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

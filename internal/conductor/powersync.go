@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/uuid"
+
 	"github.com/nimbus-cloud/nimbus/internal/compute"
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
 )
@@ -76,8 +78,14 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 			continue
 		}
 		v := powerSync(inst.VMState, compute.PowerState(ip.PowerState))
-		if v.vm != inst.VMState || v.power != inst.PowerState {
-			_, err := s.inst.SaveInstance(ctx, ip.UUID, func(i *compute.Instance) error {
+		// A guest that stopped by itself, or runs under a stopped instance,
+		// stops the instance as nova's call of the stop API does: with a
+		// stop action, and the host's stop event (recorded here when the
+		// host has nothing left to do). A power state alone is no action.
+		stops := v.vm == compute.VMStopped && inst.VMState != compute.VMStopped || v.action == rpc.SyncPowerOff
+		var req string
+		if stops || v.vm != inst.VMState || v.power != inst.PowerState {
+			save := func(i *compute.Instance) error {
 				if i.Host != r.Host {
 					return wrongHost(i.UUID, r.Host, i.Host)
 				}
@@ -89,7 +97,14 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 				}
 				i.VMState, i.PowerState = v.vm, v.power
 				return nil
-			})
+			}
+			var err error
+			if stops {
+				req = "req-" + uuid.NewString()
+				_, err = s.inst.SaveInstanceAction(ctx, ip.UUID, compute.ActionStop, req, save)
+			} else {
+				_, err = s.inst.SaveInstance(ctx, ip.UUID, save)
+			}
 			if err != nil {
 				s.log.InfoContext(ctx, "power state not synced; the instance moved on", "instance_uuid", ip.UUID,
 					"error", err)
@@ -97,10 +112,25 @@ func (s *Server) SyncPowerStates(ctx context.Context, r rpc.PowerSyncRequest) (r
 			}
 			s.log.InfoContext(ctx, "synced power state", "instance_uuid", ip.UUID, "host", r.Host,
 				"vm_state", v.vm, "power_state", v.power, "was_vm_state", inst.VMState, "was_power_state", inst.PowerState)
+			if stops && v.action == "" {
+				s.hostEvent(ctx, ip.UUID, req, "compute_stop_instance", r.Host)
+			}
 		}
 		if v.action != "" {
-			reply.Actions = append(reply.Actions, rpc.PowerSyncAction{UUID: ip.UUID, Action: v.action})
+			reply.Actions = append(reply.Actions, rpc.PowerSyncAction{UUID: ip.UUID, Action: v.action, RequestID: req})
 		}
 	}
 	return reply, nil
+}
+
+// hostEvent records an event a host carried out for an action the
+// conductor recorded; a record that fails is logged, not fatal.
+func (s *Server) hostEvent(ctx context.Context, uuid, requestID, event, host string) {
+	if err := s.inst.StartEvent(ctx, uuid, requestID, event, host); err != nil {
+		s.log.WarnContext(ctx, "record event start", "instance_uuid", uuid, "event", event, "error", err)
+		return
+	}
+	if err := s.inst.FinishEvent(ctx, uuid, requestID, event, nil); err != nil {
+		s.log.WarnContext(ctx, "record event end", "instance_uuid", uuid, "event", event, "error", err)
+	}
 }

@@ -166,14 +166,35 @@ func TestSyncPowerStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The guest of an instance evacuated to b is reaped; a resize's source
-	// copy and a live migration under way are not.
+	// copy and a live migration under way are not. The power off is the
+	// host's part of a stop action.
 	want := []rpc.PowerSyncAction{{UUID: "stopped", Action: rpc.SyncPowerOff}, {UUID: "moved", Action: rpc.SyncDestroy},
 		{UUID: "deleted", Action: rpc.SyncDestroy}, {UUID: "unknown", Action: rpc.SyncDestroy}}
-	if !slices.Equal(reply.Actions, want) {
-		t.Errorf("actions %v, want %v", reply.Actions, want)
+	var powerOffReq string
+	if len(reply.Actions) > 0 {
+		powerOffReq = reply.Actions[0].RequestID
+		reply.Actions[0].RequestID = ""
+	}
+	if !slices.Equal(reply.Actions, want) || !strings.HasPrefix(powerOffReq, "req-") {
+		t.Errorf("actions %v (power off of request %q), want %v", reply.Actions, powerOffReq, want)
 	}
 	if i := e.inst.get("crashed"); i.VMState != compute.VMStopped || i.PowerState != compute.PowerCrashed {
 		t.Errorf("crashed instance %s/%d", i.VMState, i.PowerState)
+	}
+	// The crash stopped the instance as nova's stop API does: a stop
+	// action of the sync's own request, with the host's stop event (the
+	// guest is down: nothing left for the host to do); the running guest
+	// of the stopped instance gets a stop action whose event the host
+	// records as it powers the guest off.
+	log := e.inst.eventLog()
+	if len(log) != 4 {
+		t.Fatalf("records %q", log)
+	}
+	crashReq := strings.TrimPrefix(log[0], "action crashed stop ")
+	if want := []string{"action crashed stop " + crashReq, "start crashed compute_stop_instance " + crashReq,
+		"finish crashed compute_stop_instance Success", "action stopped stop " + powerOffReq}; !slices.Equal(log, want) ||
+		!strings.HasPrefix(crashReq, "req-") || crashReq == powerOffReq {
+		t.Errorf("records %q, want %q", log, want)
 	}
 	if i := e.inst.get("busy"); i.PowerState != compute.PowerRunning || i.TaskState != compute.TaskPoweringOff {
 		t.Error("an instance with a task was synced")

@@ -28,6 +28,9 @@ import (
 type Lifecycle interface {
 	Instance(ctx context.Context, uuid string) (compute.Instance, error)
 	SaveInstance(ctx context.Context, uuid string, mutate func(*compute.Instance) error) (compute.Instance, error)
+	// SaveInstanceAction is SaveInstance recording an instance action
+	// under requestID, for what no API request started.
+	SaveInstanceAction(ctx context.Context, uuid, action, requestID string, mutate func(*compute.Instance) error) (compute.Instance, error)
 	DestroyInstance(ctx context.Context, uuid string) error
 	AddFault(ctx context.Context, uuid string, f compute.Fault) error
 	StartEvent(ctx context.Context, uuid, requestID, event, host string) error

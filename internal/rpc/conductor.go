@@ -266,4 +266,7 @@ type PowerSyncReply struct {
 type PowerSyncAction struct {
 	UUID   string `json:"uuid"`
 	Action string `json:"action"`
+	// RequestID is the stop action a power off belongs to, whose event the
+	// host records ("" none).
+	RequestID string `json:"request_id,omitempty"`
 }

@@ -338,7 +338,7 @@ func (h *Handler) changedServerView(r *http.Request, v api.Version, inst compute
 // actionView is an instance action (api-ref "List Actions For Server").
 func actionView(v api.Version, a compute.InstanceAction) map[string]any {
 	out := map[string]any{"action": a.Action, "instance_uuid": a.InstanceUUID, "request_id": a.RequestID,
-		"user_id": a.UserID, "project_id": a.ProjectID, "start_time": perfectTime(a.StartTime),
+		"user_id": orNull(a.UserID), "project_id": orNull(a.ProjectID), "start_time": perfectTime(a.StartTime),
 		"message": ptrOrNull(a.Message)}
 	if at(v, 58) {
 		out["updated_at"] = perfectTime(a.UpdatedAt)

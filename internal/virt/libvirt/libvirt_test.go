@@ -6,27 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/libvirt/libvirttest"
 	"github.com/nimbus-cloud/nimbus/internal/virt/qemu"
 	"github.com/nimbus-cloud/nimbus/internal/virt/virttest"
 )
 
-// The tests against a real libvirtd use $NIMBUS_TEST_LIBVIRT_URI, or the
-// system libvirtd when its socket answers, or else start (as root) a
-// virtlogd and a libvirtd of their own in a private mount namespace, where
-// libvirt's state folders are fresh and its socket is in a temporary
-// folder; live migration needs a second such libvirtd, with another host
-// uuid. The tests stop the daemons they started when they end.
+// The tests against a real libvirtd use one of libvirttest's; live
+// migration needs a second, private libvirtd, with another host uuid.
+// The tests stop the daemons they started when they end.
 
 var (
 	daemonOnce sync.Once
@@ -47,28 +43,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func requireQEMU(t testing.TB) {
-	t.Helper()
-	for _, bin := range []string{"qemu-system-x86_64", "qemu-img"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed (scripts/test-services.sh installs qemu-system-x86 and qemu-utils)", bin)
-		}
-	}
-}
-
 // requireLibvirt skips a test that needs libvirtd on a machine where none
 // can be had, and returns the URI of one.
 func requireLibvirt(t testing.TB) string {
 	t.Helper()
-	requireQEMU(t)
+	libvirttest.RequireQEMU(t)
 	daemonOnce.Do(func() {
-		switch {
-		case os.Getenv("NIMBUS_TEST_LIBVIRT_URI") != "":
-			daemonURI = os.Getenv("NIMBUS_TEST_LIBVIRT_URI")
-		case socketAnswers("/run/libvirt/libvirt-sock"):
-			daemonURI = "qemu:///system"
-		default:
-			daemonURI, daemonErr = privateDaemon("4e494d42-5553-4000-8000-000000000001", 25900)
+		var stop func()
+		daemonURI, stop, daemonErr = libvirttest.Shared("4e494d42-5553-4000-8000-000000000001", 25900)
+		if daemonErr == nil {
+			stopDaemons = append(stopDaemons, stop)
 		}
 	})
 	if daemonErr != nil {
@@ -80,88 +64,14 @@ func requireLibvirt(t testing.TB) string {
 // peerLibvirt is a second libvirtd, the other host of a live migration,
 // or why there is none.
 func peerLibvirt() (string, error) {
-	peerOnce.Do(func() { peerURI, peerErr = privateDaemon("4e494d42-5553-4000-8000-000000000002", 26400) })
-	return peerURI, peerErr
-}
-
-func socketAnswers(path string) bool {
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
-// privateDaemon starts virtlogd and libvirtd in a mount namespace of
-// their own, with libvirt's run, lib and log folders fresh, and returns
-// the libvirtd's URI. Its guests' VNC servers take ports from vncPort on
-// (500 of them), apart from other daemons' and from the QEMU driver's
-// guests (5900 and up), which a libvirtd cannot see when it picks a port.
-func privateDaemon(hostUUID string, vncPort int) (string, error) {
-	for _, bin := range []string{"libvirtd", "virtlogd", "unshare"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return "", fmt.Errorf("%s is not installed (scripts/test-services.sh installs libvirt-daemon-system)", bin)
-		}
-	}
-	if os.Geteuid() != 0 {
-		return "", errors.New("starting a system libvirtd needs root (or set NIMBUS_TEST_LIBVIRT_URI)")
-	}
-	dir, err := os.MkdirTemp("", "nlv")
-	if err != nil {
-		return "", err
-	}
-	stopDaemons = append(stopDaemons, func() { os.RemoveAll(dir) })
-	conf := filepath.Join(dir, "libvirtd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "unix_sock_dir = %q\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nhost_uuid = %q\nlog_outputs = \"3:file:%s\"\n",
-		dir, hostUUID, filepath.Join(dir, "libvirtd.log")), 0o600); err != nil {
-		return "", err
-	}
-	qemuConf := filepath.Join(dir, "qemu.conf")
-	if err := os.WriteFile(qemuConf, fmt.Appendf(nil, "remote_display_port_min = %d\nremote_display_port_max = %d\n",
-		vncPort, vncPort+499), 0o644); err != nil {
-		return "", err
-	}
-	script := `set -e
-for d in /run/libvirt /var/lib/libvirt /var/log/libvirt; do mkdir -p $d; mount -t tmpfs tmpfs $d; done
-mkdir -p /etc/libvirt && touch /etc/libvirt/qemu.conf && mount --bind "$1/qemu.conf" /etc/libvirt/qemu.conf
-mkdir -p /var/lib/libvirt/qemu /var/log/libvirt/qemu
-virtlogd -d -p "$1/virtlogd.pid"
-libvirtd -d --config "$1/libvirtd.conf" --pid-file "$1/libvirtd.pid"`
-	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", dir).CombinedOutput()
-	stopDaemons = append(stopDaemons, func() {
-		for _, f := range []string{"libvirtd.pid", "virtlogd.pid"} {
-			data, err := os.ReadFile(filepath.Join(dir, f))
-			var pid int
-			if err == nil {
-				_, err = fmt.Sscanf(strings.TrimSpace(string(data)), "%d", &pid)
-			}
-			if err == nil && pid > 0 {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
+	peerOnce.Do(func() {
+		var stop func()
+		peerURI, stop, peerErr = libvirttest.Private("4e494d42-5553-4000-8000-000000000002", 26400)
+		if peerErr == nil {
+			stopDaemons = append(stopDaemons, stop)
 		}
 	})
-	if err != nil {
-		return "", fmt.Errorf("start libvirtd in a mount namespace: %w: %s", err, out)
-	}
-	sock := filepath.Join(dir, "libvirt-sock")
-	if err := waitSocket(sock); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "libvirtd.log"))
-		return "", fmt.Errorf("libvirtd: %w: %s", err, log)
-	}
-	return "qemu+unix:///system?socket=" + sock, nil
-}
-
-// waitSocket waits for a daemon's socket; the bound guards against a
-// daemon that never comes up and measures nothing.
-func waitSocket(path string) error {
-	for range 200 {
-		if socketAnswers(path) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s does not answer", path)
+	return peerURI, peerErr
 }
 
 // stateDir is a temporary folder the guests' QEMU, which libvirt runs as
