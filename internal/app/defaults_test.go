@@ -37,7 +37,7 @@ func TestUpOffersTheTestImage(t *testing.T) {
 	}
 	up := func(t *testing.T, state, imageDir string) *upProcess {
 		return startUp(t, "--state-dir", state, "--set", "DEFAULT.bind_host=127.0.0.1", "--set", "identity.bind_port=0",
-			"--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0",
+			"--set", "image.bind_port=0", "--set", "compute.bind_port=0", "--set", "placement.bind_port=0", "--set", "vnc.novncproxy_port=0",
 			"--set", "identity.password_hash_rounds=4", "--set", "compute.offer_test_image=true",
 			"--set", "compute.test_image_dir="+imageDir)
 	}

@@ -24,7 +24,8 @@ import (
 func restartableConfig(t *testing.T) *config.Config {
 	t.Helper()
 	set := map[string]string{"DEFAULT.state_path": t.TempDir(), "DEFAULT.bind_host": "127.0.0.1",
-		"DEFAULT.host": "node1", "identity.password_hash_rounds": "4", "compute.report_interval": "1"}
+		"DEFAULT.host": "node1", "identity.password_hash_rounds": "4", "compute.report_interval": "1",
+		"vnc.novncproxy_host": "127.0.0.1", "vnc.novncproxy_port": "0", "compute.compute_driver": "fake"}
 	for _, svc := range []string{"identity", "image", "placement", "compute"} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
