@@ -57,7 +57,7 @@ func TestMultiNode(t *testing.T) {
 	step("built")
 	dbURL := freshDatabase(t, mysqlURL)
 	transport := freshVhost(t, rabbitURL)
-	ports := freePorts(t, 4)
+	ports := freePorts(t, 5)
 	identityURL := fmt.Sprintf("http://127.0.0.1:%d/v3", ports[0])
 	// conf is a node's configuration: what every node shares, then its own.
 	// The fake driver is named where either section may hold the option.
@@ -96,11 +96,15 @@ bind_port = %d
 [placement]
 bind_port = %d
 
+[vnc]
+novncproxy_host = 127.0.0.1
+novncproxy_port = %d
+
 [quota]
 instances = -1
 cores = -1
 ram = -1
-`, dbURL, ports[0], ports[1], ports[2])))
+`, dbURL, ports[0], ports[1], ports[2], ports[4])))
 	startController := func() *process {
 		p := start(t, bin, "ctl", "serve", "--role", "controller", "--host", "ctl", "--config-file", ctlConf,
 			"--state-dir", ctlDir, "--admin-password", adminPassword)
