@@ -1,20 +1,12 @@
 package libvirt
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 )
-
-// maxConsoleBytes is how much of the console log is returned, as nova's
-// libvirt driver returns the last 100 KiB.
-const maxConsoleBytes = 100 << 10
 
 // GetConsoleOutput is the tail of the serial console log, which lasts
 // across power cycles.
@@ -29,39 +21,11 @@ func (d *Driver) GetConsoleOutput(ctx context.Context, uuid string) (string, err
 	if !ok {
 		return "", virt.NotFound(uuid)
 	}
-	out, err := tailFile(path, maxConsoleBytes)
+	out, err := disk.TailFile(path, disk.ConsoleBytes)
 	if err != nil {
 		return "", fmt.Errorf("console output of %s: %w", uuid, err)
 	}
 	return string(out), nil
-}
-
-// tailFile is the last n bytes of path, from a line start; a missing file
-// is empty.
-func tailFile(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	off := max(st.Size()-n, 0)
-	data := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(data, off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if off > 0 {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
-		}
-	}
-	return data, nil
 }
 
 // GetVNCConsole is where the running or paused guest's VNC server
@@ -117,46 +81,12 @@ func (d *Driver) Snapshot(ctx context.Context, uuid string) (*virt.SnapshotImage
 					}
 				}()
 			}
-			f, err := os.CreateTemp(in.dir, ".snapshot-*.qcow2")
-			if err != nil {
-				return err
-			}
-			path := f.Name()
-			f.Close()
-			if _, err := d.disks.Run(ctx, "convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2", in.path(disk.FileDisk), path); err != nil {
-				os.Remove(path)
-				return err
-			}
-			data, err := os.Open(path)
-			if err != nil {
-				os.Remove(path)
-				return err
-			}
-			st, err := data.Stat()
-			if err != nil {
-				data.Close()
-				os.Remove(path)
-				return err
-			}
-			snap = &virt.SnapshotImage{Data: &removeOnClose{File: data}, Size: st.Size(), DiskFormat: "qcow2", ContainerFormat: "bare"}
-			return nil
+			var err error
+			snap, err = d.disks.Flatten(ctx, in.dir, in.path(disk.FileDisk))
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
 	return snap, nil
-}
-
-// removeOnClose is a temporary file that goes when closed.
-type removeOnClose struct{ *os.File }
-
-func (r *removeOnClose) Close() error {
-	err := r.File.Close()
-	if rerr := os.Remove(r.File.Name()); err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return fmt.Errorf("close snapshot: %w", err)
-	}
-	return nil
 }

@@ -3,8 +3,8 @@ package libvirt
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"

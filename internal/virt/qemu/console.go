@@ -1,19 +1,12 @@
 package qemu
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/nimbus-cloud/nimbus/internal/virt"
+	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 )
-
-// maxConsoleBytes is how much of the console log is returned, as nova's
-// libvirt driver returns the last 100 KiB.
-const maxConsoleBytes = 100 << 10
 
 // GetConsoleOutput is the tail of the serial console log, which lasts
 // across power cycles.
@@ -28,39 +21,11 @@ func (d *Driver) GetConsoleOutput(ctx context.Context, uuid string) (string, err
 	if !ok {
 		return "", virt.NotFound(uuid)
 	}
-	out, err := tailFile(path, maxConsoleBytes)
+	out, err := disk.TailFile(path, disk.ConsoleBytes)
 	if err != nil {
 		return "", fmt.Errorf("console output of %s: %w", uuid, err)
 	}
 	return string(out), nil
-}
-
-// tailFile is the last n bytes of path, from a line start; a missing file
-// is empty.
-func tailFile(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	off := max(st.Size()-n, 0)
-	data := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(data, off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if off > 0 {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
-		}
-	}
-	return data, nil
 }
 
 // GetVNCConsole is where the running or paused guest's VNC server listens.
