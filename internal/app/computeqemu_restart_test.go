@@ -93,7 +93,8 @@ func TestQEMURestartCrashAndSmallDisk(t *testing.T) {
 		id := q.boot(t, "big", flavor, big)
 		s := q.waitStatus(t, id, "ERROR")
 		t.Logf("fault: %d %s", s.Fault.Code, s.Fault.Message)
-		if !strings.Contains(s.Fault.Message, "root disk of 1 GB is smaller than image "+big) || s.Fault.Code != http.StatusInternalServerError {
+		if !strings.Contains(s.Fault.Details, "Flavor's disk is too small for requested image "+big+
+			". Flavor disk is 1073741824 bytes, image is 2147483648 bytes.") || s.Fault.Code != http.StatusInternalServerError {
 			t.Errorf("fault %+v: want one saying the root disk is smaller than the image", s.Fault)
 		}
 		if left := q.instanceFolders(t); len(left) != 0 {

@@ -304,8 +304,9 @@ func (c *Cache) MakeDisks(ctx context.Context, dir string, f virt.Flavor, imageI
 		size = b.Size
 	}
 	if size < b.Size {
-		return fmt.Errorf("%w: the flavor's root disk of %d GB is smaller than image %s (%d bytes)",
-			virt.ErrInvalidSpec, f.RootGB, imageID, b.Size)
+		// nova's FlavorDiskSmallerThanImage, in its words.
+		return fmt.Errorf("%w: Flavor's disk is too small for requested image %s. Flavor disk is %d bytes, image is %d bytes.",
+			virt.ErrInvalidSpec, imageID, size, b.Size)
 	}
 	if err := c.CreateOverlay(ctx, filepath.Join(dir, FileDisk), b.Path, b.Format, size); err != nil {
 		return err

@@ -272,7 +272,7 @@ func TestFailedSpawnLeavesNothing(t *testing.T) {
 		{"disk smaller than the image", func() *virt.InstanceSpec {
 			s := testSpec("f0000000-0000-4000-8000-000000000002", bigImage(t))
 			return s
-		}, virt.ErrInvalidSpec, "smaller than image"},
+		}, virt.ErrInvalidSpec, "Flavor's disk is too small for requested image"},
 		{"image data is not its format", func() *virt.InstanceSpec {
 			img := bootSectorImage(t)
 			img.ID, img.DiskFormat = "claims-qcow2", "qcow2"
