@@ -47,6 +47,8 @@ type DB struct {
 	sql    *sql.DB
 	engine Engine
 	name   string // database (or file) name, for messages
+	// stmts keeps statements prepared (SQLite only); nil: none kept.
+	stmts *stmtCache
 }
 
 // Engine returns the engine of the pool.
@@ -56,29 +58,69 @@ func (d *DB) Engine() Engine { return d.engine }
 func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Close closes the pool.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	if d.stmts != nil {
+		d.stmts.close()
+	}
+	return d.sql.Close()
+}
+
+// stmt is the cached prepared statement of q, nil when none is kept.
+func (d *DB) stmt(ctx context.Context, q string) *sql.Stmt {
+	if d.stmts == nil {
+		return nil
+	}
+	return d.stmts.get(ctx, q)
+}
 
 // ExecContext runs a statement written with '?' placeholders.
 func (d *DB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := d.sql.ExecContext(ctx, rebind(d.engine, q), args...)
+	q = rebind(d.engine, q)
+	if st := d.stmt(ctx, q); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, classify(d.engine, err)
+	}
+	res, err := d.sql.ExecContext(ctx, q, args...)
 	return res, classify(d.engine, err)
 }
 
 // QueryContext runs a query written with '?' placeholders.
 func (d *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := d.sql.QueryContext(ctx, rebind(d.engine, q), args...)
+	q = rebind(d.engine, q)
+	if st := d.stmt(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, classify(d.engine, err)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
 	return rows, classify(d.engine, err)
 }
 
 // QueryRowContext runs a query expected to return at most one row.
 func (d *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.sql.QueryRowContext(ctx, rebind(d.engine, q), args...)
+	q = rebind(d.engine, q)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return d.sql.QueryRowContext(ctx, q, args...)
 }
 
 // Tx is a transaction with the same '?' placeholder convention as DB.
 type Tx struct {
 	tx     *sql.Tx
 	engine Engine
+	db     *DB
+}
+
+// stmt is q's cached statement borrowed by the transaction, nil when none
+// is kept yet.
+func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if t.db.stmts == nil {
+		return nil
+	}
+	if st := t.db.stmts.lookup(q); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 // Engine returns the engine of the transaction.
@@ -86,19 +128,33 @@ func (t *Tx) Engine() Engine { return t.engine }
 
 // ExecContext runs a statement inside the transaction.
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(ctx, rebind(t.engine, q), args...)
+	q = rebind(t.engine, q)
+	if st := t.stmt(ctx, q); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, classify(t.engine, err)
+	}
+	res, err := t.tx.ExecContext(ctx, q, args...)
 	return res, classify(t.engine, err)
 }
 
 // QueryContext runs a query inside the transaction.
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := t.tx.QueryContext(ctx, rebind(t.engine, q), args...)
+	q = rebind(t.engine, q)
+	if st := t.stmt(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, classify(t.engine, err)
+	}
+	rows, err := t.tx.QueryContext(ctx, q, args...)
 	return rows, classify(t.engine, err)
 }
 
 // QueryRowContext runs a single-row query inside the transaction.
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, rebind(t.engine, q), args...)
+	q = rebind(t.engine, q)
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // maxAttempts bounds the retries of a transaction that hit a transient conflict.
@@ -131,7 +187,7 @@ func (d *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return classify(d.engine, err)
 	}
-	tx := &Tx{tx: stx, engine: d.engine}
+	tx := &Tx{tx: stx, engine: d.engine, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

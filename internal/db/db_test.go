@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -203,4 +204,47 @@ func TestParse(t *testing.T) {
 
 func containsSecret(s string) bool {
 	return strings.Contains(s, "s3cret") || strings.Contains(s, ":p@")
+}
+
+// Transactions that hold every connection of the pool still run
+// statements no connection has prepared yet: the statement cache never
+// waits for a connection inside a transaction.
+func TestTransactionsHoldingThePool(t *testing.T) {
+	dbtest.ForEachEngine(t, "test", migrations(t), func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		const workers = 40 // more than any engine's pool
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		start := make(chan struct{})
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs <- d.InTx(ctx, func(tx *db.Tx) error {
+					// A statement of its own (a new text each time), then a
+					// shared one, while the other transactions hold on.
+					if _, err := tx.ExecContext(ctx, `INSERT INTO item (id, name, n) VALUES (?, ?, `+strconv.Itoa(w)+`)`,
+						"w"+strconv.Itoa(w), "w"+strconv.Itoa(w)); err != nil {
+						return err
+					}
+					var n int
+					return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM item WHERE id = ?`, "w"+strconv.Itoa(w)).Scan(&n)
+				})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("transaction: %v", err)
+			}
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM item`).Scan(&n); err != nil || n != workers {
+			t.Fatalf("%d items, %v; want %d", n, err, workers)
+		}
+	})
 }

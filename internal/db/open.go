@@ -180,5 +180,9 @@ func OpenTarget(ctx context.Context, t Target) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to %s: %w", t.Redacted, err)
 	}
-	return &DB{sql: pool, engine: t.Engine, name: t.Database}, nil
+	d := &DB{sql: pool, engine: t.Engine, name: t.Database}
+	if t.Engine == SQLite {
+		d.stmts = newStmtCache(pool)
+	}
+	return d, nil
 }
