@@ -266,7 +266,11 @@ func buildFailures(fs []rpc.HostFailure) string {
 }
 
 // failBuild puts an instance that will not be built in ERROR with a fault.
+// The fault is recorded first, so that whoever sees ERROR sees why.
 func (s *Server) failBuild(ctx context.Context, uuid string, fault compute.Fault) {
+	if err := s.inst.AddFault(ctx, uuid, fault); err != nil {
+		s.log.ErrorContext(ctx, "record build fault", "instance_uuid", uuid, "error", err)
+	}
 	_, err := s.inst.SaveInstance(ctx, uuid, func(i *compute.Instance) error {
 		if i.TaskState == compute.TaskDeleting {
 			return compute.ErrUnexpectedTaskState
@@ -277,9 +281,6 @@ func (s *Server) failBuild(ctx context.Context, uuid string, fault compute.Fault
 	if err != nil {
 		s.log.InfoContext(ctx, "failed build not recorded; the instance moved on", "instance_uuid", uuid, "error", err)
 		return
-	}
-	if err := s.inst.AddFault(ctx, uuid, fault); err != nil {
-		s.log.ErrorContext(ctx, "record build fault", "instance_uuid", uuid, "error", err)
 	}
 	s.log.WarnContext(ctx, "build failed", "instance_uuid", uuid, "fault", fault.Message)
 }
