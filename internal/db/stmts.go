@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // maxCachedStatements bounds the statement cache: queries built with a
@@ -20,8 +21,12 @@ type stmtCache struct {
 	pool *sql.DB
 	mu   sync.RWMutex
 	byQ  map[string]*sql.Stmt
-	// preparing are the statements being prepared in the background.
-	preparing map[string]bool
+	// preparing are the statements being prepared in the background, and
+	// background their goroutines, which close waits for; closed stops new
+	// ones.
+	preparing  map[string]bool
+	background sync.WaitGroup
+	closed     bool
 }
 
 func newStmtCache(pool *sql.DB) *stmtCache {
@@ -42,12 +47,16 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.preparing[q] {
+	if c.closed || c.preparing[q] {
 		return nil
 	}
 	c.preparing[q] = true
+	c.background.Add(1)
 	go func() {
-		c.get(context.Background(), q)
+		defer c.background.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c.get(ctx, q)
 		c.mu.Lock()
 		delete(c.preparing, q)
 		c.mu.Unlock()
@@ -61,9 +70,9 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 	c.mu.RLock()
 	s := c.byQ[q]
-	n := len(c.byQ)
+	n, closed := len(c.byQ), c.closed
 	c.mu.RUnlock()
-	if s != nil || n >= maxCachedStatements {
+	if s != nil || closed || n >= maxCachedStatements {
 		return s
 	}
 	s, err := c.pool.PrepareContext(ctx, q)
@@ -76,7 +85,7 @@ func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 		s.Close()
 		return old
 	}
-	if len(c.byQ) >= maxCachedStatements {
+	if c.closed || len(c.byQ) >= maxCachedStatements {
 		s.Close()
 		return nil
 	}
@@ -84,8 +93,13 @@ func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 	return s
 }
 
-// close closes every cached statement.
+// close waits for the statements being prepared and closes every cached
+// statement; none is prepared after.
 func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.background.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q, s := range c.byQ {
