@@ -502,10 +502,14 @@ func testDuplicateSend(t *testing.T, env Env) {
 	var mu sync.Mutex
 	deliveries := 0
 	count := func(next bus.HandlerFunc) bus.HandlerFunc {
+		// A delivery counts when it is done, so that once both are the
+		// handler's run (if any) is over and recorded.
 		return func(ctx context.Context, r *bus.Request) (any, error) {
-			mu.Lock()
-			deliveries++
-			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				deliveries++
+				mu.Unlock()
+			}()
 			return next(ctx, r)
 		}
 	}
