@@ -54,7 +54,15 @@ func TestQEMUGuestConsole(t *testing.T) {
 	if err := d.Spawn(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d.Destroy(t.Context(), uuid, false) })
+	// The test's context is over when cleanups run; the guest outlives the
+	// driver unless destroyed, so this one gets a context of its own.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Destroy(ctx, uuid, false); err != nil {
+			t.Errorf("destroy the guest: %v", err)
+		}
+	})
 	vnc, err := d.GetVNCConsole(ctx, uuid)
 	if err != nil {
 		t.Fatal(err)
