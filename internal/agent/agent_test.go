@@ -217,7 +217,12 @@ func (p *fakePlacement) EnsureProvider(ctx context.Context, name string) (string
 		return u, nil
 	}
 	u := "rp-" + name
+	if _, ok := p.gen[u]; ok {
+		// A provider of this name was deleted: a new one has a new uuid.
+		u = fmt.Sprintf("%s-%d", u, len(p.gen)+1)
+	}
 	p.byName[name] = u
+	p.gen[u] = 0
 	p.inv[u] = map[string]Inventory{}
 	return u, nil
 }
@@ -225,7 +230,20 @@ func (p *fakePlacement) EnsureProvider(ctx context.Context, name string) (string
 func (p *fakePlacement) Inventories(ctx context.Context, uuid string) (int64, map[string]Inventory, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.gen[uuid], maps.Clone(p.inv[uuid]), nil
+	inv, ok := p.inv[uuid]
+	if !ok {
+		return 0, nil, fmt.Errorf("provider %s: %w", uuid, ErrProviderNotFound)
+	}
+	return p.gen[uuid], maps.Clone(inv), nil
+}
+
+// remove deletes the provider named name, as deleting its compute service
+// does.
+func (p *fakePlacement) remove(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inv, p.byName[name])
+	delete(p.byName, name)
 }
 
 func (p *fakePlacement) SetInventories(ctx context.Context, uuid string, generation int64, inv map[string]Inventory) (bool, error) {
@@ -553,6 +571,35 @@ func TestResources(t *testing.T) {
 	got := desiredInventory(ResourceOptions{CPUAllocationRatio: 2, ReservedHostCPUs: 99}, 8, 1024, 0, inv)
 	if got["VCPU"].AllocationRatio != 2 || got["VCPU"].Reserved != 8 || len(got) != 2 {
 		t.Errorf("desired %+v", got)
+	}
+}
+
+// A provider deleted with the host's compute service while the agent ran
+// is made anew at the next forced update, and the heartbeat reports it.
+func TestResourceProviderRecreated(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.a.updateResources(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	h.pl.remove("h1")
+	if err := h.a.updateResources(ctx, false); err != nil {
+		t.Fatalf("unforced update: %v", err)
+	}
+	if err := h.a.updateResources(ctx, true); err != nil {
+		t.Fatalf("forced update after the provider went: %v", err)
+	}
+	h.pl.mu.Lock()
+	rp := h.pl.byName["h1"]
+	inv := h.pl.inv[rp]
+	h.pl.mu.Unlock()
+	if rp == "" || rp == "rp-h1" || inv["VCPU"].Total != 8 {
+		t.Fatalf("new provider %q with inventory %+v; want a new uuid holding the host's VCPUs", rp, inv)
+	}
+	h.a.heartbeat(ctx)
+	if rep := h.cond.reports[len(h.cond.reports)-1]; rep.Node == nil || rep.Node.ProviderUUID != rp {
+		t.Errorf("heartbeat node %+v; want provider %s", rep.Node, rp)
 	}
 }
 

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 )
@@ -12,12 +13,17 @@ type Placement interface {
 	// name, creating it when there is none.
 	EnsureProvider(ctx context.Context, name string) (string, error)
 	// Inventories returns a provider's generation and inventories by
-	// resource class.
+	// resource class; a provider placement does not know is
+	// ErrProviderNotFound.
 	Inventories(ctx context.Context, uuid string) (int64, map[string]Inventory, error)
 	// SetInventories replaces a provider's inventories if its generation
 	// is still generation; false with a nil error is a generation conflict.
 	SetInventories(ctx context.Context, uuid string, generation int64, inv map[string]Inventory) (bool, error)
 }
+
+// ErrProviderNotFound is a resource provider placement does not know: one
+// deleted with its compute service while the agent ran on.
+var ErrProviderNotFound = errors.New("resource provider not found")
 
 // Inventory is one resource class of a provider, as placement keeps it.
 type Inventory struct {
@@ -92,7 +98,8 @@ func (a *Agent) updateResources(ctx context.Context, force bool) error {
 		maps.Equal(last, desiredInventory(a.cfg.Resources, int64(res.VCPUs), res.MemoryMB, res.DiskGB, last)) {
 		return nil
 	}
-	if rp == "" {
+	known := rp != ""
+	if !known {
 		if rp, err = a.placement.EnsureProvider(ctx, a.cfg.Host); err != nil {
 			return fmt.Errorf("resource provider of %s: %w", a.cfg.Host, err)
 		}
@@ -102,6 +109,18 @@ func (a *Agent) updateResources(ctx context.Context, force bool) error {
 	}
 	for range 3 {
 		gen, cur, err := a.placement.Inventories(ctx, rp)
+		if errors.Is(err, ErrProviderNotFound) && known {
+			// The provider went with the host's compute service while
+			// this agent ran on (the service comes back with the next
+			// heartbeat): forget it and make a new one.
+			a.log.InfoContext(ctx, "resource provider gone from placement; making a new one", "provider", rp)
+			a.mu.Lock()
+			if a.providerUUID == rp {
+				a.providerUUID, a.inventory = "", nil
+			}
+			a.mu.Unlock()
+			return a.updateResources(ctx, true)
+		}
 		if err != nil {
 			return fmt.Errorf("read inventory of %s: %w", a.cfg.Host, err)
 		}

@@ -85,6 +85,7 @@ func NewCompute(cfg *config.Config, store compute.Store, projects compute.Projec
 
 		ConsoleTokens:       servers.ConsoleTokens,
 		PlacementAggregates: servers.PlacementAggregates,
+		PlacementProviders:  servers.PlacementProviders,
 	}), nil
 }
 

@@ -41,8 +41,9 @@ type computePlane struct {
 	agents   []*agent.Agent
 	fakes    map[string]*fake.Driver
 	stops    map[string]func(context.Context) error
-	// aggregates mirrors host aggregate membership into placement.
-	aggregates *placementAggregates
+	// aggregates mirrors host aggregate membership and deleted compute
+	// hosts into placement.
+	aggregates *placementMirror
 }
 
 // defaultServiceUser is the compute service's user in identity when
@@ -77,7 +78,7 @@ func (c *Cloud) openComputePlane(ctx context.Context) error {
 	c.plane = &computePlane{bus: b, registry: reg, fakes: map[string]*fake.Driver{},
 		stops:      map[string]func(context.Context) error{},
 		client:     conductor.NewClient(b, reg, c.log.With("service", "compute")),
-		aggregates: &placementAggregates{reg: reg}}
+		aggregates: &placementMirror{reg: reg}}
 	return nil
 }
 
@@ -116,7 +117,7 @@ func (c *Cloud) computeServerDeps() compute.Deps {
 	c.plane.client.DiscardImagesWith(images)
 	dir := serviceDirectory{c.plane.registry}
 	return compute.Deps{Conductor: c.plane.client, Images: images, Services: dir, ServiceAdmin: dir,
-		PlacementAggregates: c.plane.aggregates}
+		PlacementAggregates: c.plane.aggregates, PlacementProviders: c.plane.aggregates}
 }
 
 // startComputePlane starts the conductor and the scheduler on the bus,

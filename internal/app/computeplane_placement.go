@@ -241,6 +241,9 @@ func (p placementClient) Inventories(ctx context.Context, uuid string) (int64, m
 		Inventories map[string]wireInventory `json:"inventories"`
 	}
 	if _, err := p.sc.Get(ctx, p.sc.ServiceURL("resource_providers", uuid, "inventories"), &body, nil); err != nil {
+		if status(err) == http.StatusNotFound {
+			return 0, nil, fmt.Errorf("GET inventories of %s: %w: %v", uuid, agent.ErrProviderNotFound, err)
+		}
 		return 0, nil, fmt.Errorf("GET inventories of %s: %w", uuid, err)
 	}
 	out := make(map[string]agent.Inventory, len(body.Inventories))
@@ -398,28 +401,30 @@ func (p placementClient) setProviderAggregates(ctx context.Context, uuid string,
 // tries four times.
 const aggregateAttempts = 4
 
-// placementAggregates mirrors host aggregate membership into placement for
-// the compute API: the host's compute node is found in the service group,
+// placementMirror tells placement what the compute API changes of hosts:
+// aggregate membership (mirrored), and deleted compute services (their
+// providers removed, see DeleteComputeProvider). For membership the host's
+// compute node is found in the service group,
 // its provider's aggregates read and written back with the aggregate added
 // or removed. The placement client is set once the compute plane has the
 // service's credentials; until then a change is refused with an error (the
 // compute API logs it).
-type placementAggregates struct {
+type placementMirror struct {
 	reg    *conductor.Registry
 	client atomic.Pointer[placementClient]
 }
 
-var _ compute.PlacementAggregates = (*placementAggregates)(nil)
+var _ compute.PlacementAggregates = (*placementMirror)(nil)
 
-func (a *placementAggregates) AggregateAddHost(ctx context.Context, aggregateUUID, host string) error {
+func (a *placementMirror) AggregateAddHost(ctx context.Context, aggregateUUID, host string) error {
 	return a.update(ctx, aggregateUUID, host, true)
 }
 
-func (a *placementAggregates) AggregateRemoveHost(ctx context.Context, aggregateUUID, host string) error {
+func (a *placementMirror) AggregateRemoveHost(ctx context.Context, aggregateUUID, host string) error {
 	return a.update(ctx, aggregateUUID, host, false)
 }
 
-func (a *placementAggregates) update(ctx context.Context, aggregateUUID, host string, add bool) error {
+func (a *placementMirror) update(ctx context.Context, aggregateUUID, host string, add bool) error {
 	pc := a.client.Load()
 	if pc == nil {
 		return errors.New("placement is not reachable yet: the compute plane has not started")

@@ -68,7 +68,7 @@ func TestPlacementAggregatesRetriesConflicts(t *testing.T) {
 	reg := conductor.NewRegistry(conductor.RegistryOptions{})
 	reg.Report(rpc.ServiceReport{Host: "h1", Binary: rpc.BinaryCompute, Node: &rpc.ComputeNode{Host: "h1", Node: "h1", ProviderUUID: "rp-1"}})
 	reg.Report(rpc.ServiceReport{Host: "h2", Binary: rpc.BinaryCompute})
-	pa := &placementAggregates{reg: reg}
+	pa := &placementMirror{reg: reg}
 	ctx := context.Background()
 
 	if err := pa.AggregateAddHost(ctx, "agg", "h1"); err == nil || !strings.Contains(err.Error(), "not reachable") {

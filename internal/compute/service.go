@@ -84,6 +84,8 @@ type Service struct {
 	random   io.Reader
 	// placementAggregates is nil when membership is not mirrored.
 	placementAggregates PlacementAggregates
+	// placementProviders is nil when deleted hosts' providers stay.
+	placementProviders PlacementProviders
 	// aggregatesVersion counts the changes of aggregates in this process.
 	aggregatesVersion atomic.Uint64
 }
@@ -114,8 +116,11 @@ type Deps struct {
 	// PlacementAggregates mirrors host aggregate membership into
 	// placement; nil mirrors nothing.
 	PlacementAggregates PlacementAggregates
-	Log                 *slog.Logger
-	Now                 func() time.Time
+	// PlacementProviders removes the resource providers of deleted compute
+	// services; nil leaves them.
+	PlacementProviders PlacementProviders
+	Log                *slog.Logger
+	Now                func() time.Time
 	// NewID returns the id of a flavor created without one and of new
 	// servers; nil: random UUIDs.
 	NewID func() string
@@ -163,7 +168,8 @@ func New(cfg Config, d Deps) *Service {
 	}
 	return &Service{cfg: cfg, store: d.Store, inst: is, authz: d.Authz, projects: d.Projects, counters: counters,
 		services: d.Services, group: d.ServiceAdmin, genKey: d.GenerateKey, cond: d.Conductor, images: d.Images, log: d.Log, now: d.Now,
-		newID: d.NewID, random: d.Random, consoles: d.ConsoleTokens, placementAggregates: d.PlacementAggregates}
+		newID: d.NewID, random: d.Random, consoles: d.ConsoleTokens, placementAggregates: d.PlacementAggregates,
+		placementProviders: d.PlacementProviders}
 }
 
 // ServesServers reports whether the service has what servers need: a

@@ -242,8 +242,10 @@ func (s *Service) serviceByID(ctx context.Context, id string, byUUID bool) (Serv
 }
 
 // DeleteService removes a service by its uuid (byUUID, 2.53 and later) or
-// integer id. A compute service that still hosts instances stays, as in
-// nova: its instances must be migrated or deleted first.
+// integer id. A compute service that still hosts instances, or is the
+// source or destination of a move not yet over, stays, as in nova; one
+// that goes leaves its host aggregates and its resource provider goes
+// from placement.
 func (s *Service) DeleteService(ctx context.Context, id string, byUUID bool) error {
 	if err := s.authorize(ctx, RuleServicesDelete, map[string]any{}); err != nil {
 		return err
@@ -263,13 +265,8 @@ func (s *Service) DeleteService(ctx context.Context, id string, byUUID bool) err
 		return err
 	}
 	if st.Binary == BinaryCompute {
-		n, err := s.instancesOnHost(ctx, st.Host, 1)
-		if err != nil {
+		if err := s.retireComputeHost(ctx, st); err != nil {
 			return err
-		}
-		if len(n) > 0 {
-			return errorf(ErrConflict,
-				"Unable to delete compute service that is hosting instances. Migrate or delete the instances first.")
 		}
 	}
 	a, _ := s.admin()

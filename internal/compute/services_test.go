@@ -1,8 +1,14 @@
 package compute_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/compute"
@@ -153,5 +159,79 @@ func TestDeleteService(t *testing.T) {
 	}
 	if all := must(svc.ListServices(admin, "", ""))(t); len(all) != 0 {
 		t.Fatalf("services left %+v", all)
+	}
+}
+
+// providerDeleter records the providers DeleteComputeProvider was asked to
+// remove, failing while err is set.
+type providerDeleter struct {
+	deleted []string
+	err     error
+}
+
+func (p *providerDeleter) DeleteComputeProvider(_ context.Context, uuid string) error {
+	p.deleted = append(p.deleted, uuid)
+	return p.err
+}
+
+// Deleting a compute service waits for its moves to be over, takes the
+// host out of its aggregates and removes its resource provider, as nova
+// does; a placement failure is logged and the service goes anyway.
+func TestDeleteComputeServiceRetiresHost(t *testing.T) {
+	t.Parallel()
+	g := newGroup()
+	g.states[0].Node = &compute.HypervisorNode{UUID: "rp-c1", Hostname: "c1"}
+	g.states = append(g.states, compute.ServiceState{ID: 4, UUID: "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e", Host: "c2",
+		Binary: "nova-compute", Zone: "nova", Up: true, Node: &compute.HypervisorNode{UUID: "rp-c2", Hostname: "c2"}})
+	pp, pa := &providerDeleter{}, &placementAggregates{}
+	var logs bytes.Buffer
+	svc := newService(t, func(_ *compute.Config, d *compute.Deps) {
+		d.ServiceAdmin, d.PlacementProviders, d.PlacementAggregates = g, pp, pa
+		d.Services = directory{{Host: "c1", Binary: "nova-compute"}, {Host: "c2", Binary: "nova-compute"}}
+		d.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	zone := "az1"
+	rack := must(svc.CreateAggregate(admin, "rack", &zone))(t)
+	rackID := strconv.FormatInt(rack.ID, 10)
+	must(svc.AddAggregateHost(admin, rackID, "c1"))(t)
+	must(svc.AddAggregateHost(admin, rackID, "c2"))(t)
+	pa.took()
+
+	// A resize from c1 waits for its confirmation; c1 stays.
+	m := must(svc.RecordMigration(admin, compute.Migration{InstanceUUID: "f0000000-0000-4000-8000-000000000001",
+		SourceCompute: "c2", DestCompute: "c1", MigrationType: compute.MigrationTypeResize,
+		Status: compute.MigrationFinished, ProjectID: "p1", UserID: "alice"}))(t)
+	wantErr(t, svc.DeleteService(admin, computeUUID, true), compute.ErrConflict,
+		"Unable to delete compute service that has in-progress migrations. Complete the migrations or delete the instances first.")
+	if len(pp.deleted) != 0 || len(g.states) != 4 {
+		t.Fatalf("refused delete removed providers %v, services %d", pp.deleted, len(g.states))
+	}
+	must(svc.UpdateMigration(admin, m.InstanceUUID, func(m *compute.Migration) error {
+		m.Status = compute.MigrationConfirmed
+		return nil
+	}))(t)
+
+	if err := svc.DeleteService(admin, computeUUID, true); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pp.deleted, []string{"rp-c1"}) {
+		t.Errorf("providers deleted %v; want rp-c1", pp.deleted)
+	}
+	if got := must(svc.Aggregate(admin, rackID))(t); !slices.Equal(got.Hosts, []string{"c2"}) {
+		t.Errorf("aggregate hosts %v; want c2 alone", got.Hosts)
+	}
+	if got, want := pa.took(), []string{"remove " + rack.UUID + " c1"}; !slices.Equal(got, want) {
+		t.Errorf("placement membership changes %q; want %q", got, want)
+	}
+
+	pp.err = errors.New("placement unreachable")
+	if err := svc.DeleteService(admin, "4", false); err != nil {
+		t.Fatalf("delete with placement down: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "provider=rp-c2") {
+		t.Errorf("placement failure logged as %q", logs.String())
+	}
+	if all := must(svc.ListServices(admin, "", "nova-compute"))(t); len(all) != 0 {
+		t.Errorf("compute services left %+v", all)
 	}
 }

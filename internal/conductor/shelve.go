@@ -201,19 +201,35 @@ func (s *Server) ShelvedInstances(ctx context.Context, r rpc.ShelvedInstancesReq
 
 // InstanceShelved records a host's shelve: SHELVED with the shelved image,
 // time and host in the system metadata, or SHELVED_OFFLOADED without a
-// host, whose allocations then go. Quotas keep counting the instance, as
-// nova's do.
+// host. An offloaded instance's allocations go first, as in nova, so that
+// whoever sees SHELVED_OFFLOADED finds the host's resources free. Quotas
+// keep counting the instance, as nova's do.
 func (s *Server) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedRequest) error {
 	now := s.inst.Now()
-	_, err := s.inst.SaveInstance(ctx, r.InstanceUUID, func(i *compute.Instance) error {
+	expect := compute.TaskShelvingOffloading
+	if r.ImageID != "" {
+		expect = compute.TaskShelvingImageUploading
+	}
+	shelving := func(i *compute.Instance) error {
 		if i.Host != r.Host {
 			return wrongHost(i.UUID, r.Host, i.Host)
 		}
-		expect := compute.TaskShelvingOffloading
-		if r.ImageID != "" {
-			expect = compute.TaskShelvingImageUploading
+		return compute.ExpectTask(i, expect)
+	}
+	if r.Offloaded {
+		inst, err := s.inst.Instance(ctx, r.InstanceUUID)
+		if err == nil {
+			err = shelving(&inst)
 		}
-		if err := compute.ExpectTask(i, expect); err != nil {
+		if err != nil {
+			return remote(r.InstanceUUID, err)
+		}
+		if err := s.placement.DeleteAllocations(ctx, r.InstanceUUID); err != nil {
+			return fmt.Errorf("release the allocations of offloaded instance %s: %w", r.InstanceUUID, err)
+		}
+	}
+	_, err := s.inst.SaveInstance(ctx, r.InstanceUUID, func(i *compute.Instance) error {
+		if err := shelving(i); err != nil {
 			return err
 		}
 		if r.ImageID != "" {
@@ -240,9 +256,6 @@ func (s *Server) InstanceShelved(ctx context.Context, r rpc.InstanceShelvedReque
 		return remote(r.InstanceUUID, err)
 	}
 	if r.Offloaded {
-		if err := s.placement.DeleteAllocations(ctx, r.InstanceUUID); err != nil {
-			return fmt.Errorf("release the allocations of offloaded instance %s: %w", r.InstanceUUID, err)
-		}
 		s.log.InfoContext(ctx, "instance offloaded", "instance_uuid", r.InstanceUUID, "host", r.Host)
 	}
 	return nil
