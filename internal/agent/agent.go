@@ -188,7 +188,7 @@ func (a *Agent) Endpoint() *bus.Endpoint {
 	bus.HandleCast(ep, rpc.ResizeInstance, a.ResizeInstance)
 	bus.HandleCast(ep, rpc.FinishResize, a.FinishResize)
 	bus.HandleCast(ep, rpc.LiveMigration, a.LiveMigration)
-	bus.HandleCast(ep, rpc.PreLiveMigration, a.PreLiveMigration)
+	bus.Handle(ep, rpc.PreLiveMigration, a.PreLiveMigration)
 	bus.HandleCast(ep, rpc.PostLiveMigration, a.PostLiveMigration)
 	bus.HandleCast(ep, rpc.RollbackLiveMigration, a.RollbackLiveMigration)
 	bus.HandleCast(ep, rpc.ConfirmMigration, a.ConfirmMigration)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
@@ -32,10 +33,11 @@ func (a *Agent) LiveMigration(ctx context.Context, r rpc.LiveMigrationRequest) e
 
 func (a *Agent) liveMigrate(ctx context.Context, r rpc.LiveMigrationRequest) error {
 	id, dest := r.Instance.UUID, r.Dest.Host
-	if err := a.hosts.PreLiveMigration(ctx, dest, r.Instance); err != nil {
+	data, err := a.hosts.PreLiveMigration(ctx, dest, r.Instance)
+	if err != nil {
 		return fmt.Errorf("prepare %s: %w", dest, err)
 	}
-	if err := a.driver.LiveMigrate(ctx, id, dest); err != nil {
+	if err := a.driver.LiveMigrate(ctx, id, dest, data); err != nil {
 		if rerr := a.hosts.RollbackLiveMigration(ctx, dest, id); rerr != nil {
 			a.log.ErrorContext(ctx, "roll the destination back", "instance_uuid", id, "dest", dest, "error", rerr)
 		}
@@ -48,15 +50,20 @@ func (a *Agent) liveMigrate(ctx context.Context, r rpc.LiveMigrationRequest) err
 }
 
 // PreLiveMigration readies this host, the destination, for an incoming
-// instance: its image is fetched and the driver makes room.
-func (a *Agent) PreLiveMigration(ctx context.Context, in rpc.InstanceSpec) error {
+// instance: its image is fetched and the driver makes room, answering the
+// migrate data the source's driver needs to reach it.
+func (a *Agent) PreLiveMigration(ctx context.Context, in rpc.InstanceSpec) (rpc.PreLiveMigrationReply, error) {
 	unlock := a.locks.lock(in.UUID)
 	defer unlock()
 	spec, err := a.spec(ctx, rpc.BuildAndRunRequest{Instance: in})
 	if err != nil {
-		return err
+		return rpc.PreLiveMigrationReply{}, err
 	}
-	return driverError(a.driver.PreLiveMigration(ctx, spec))
+	data, err := a.driver.PreLiveMigration(ctx, spec)
+	if err != nil {
+		return rpc.PreLiveMigrationReply{}, driverError(err)
+	}
+	return rpc.PreLiveMigrationReply{MigrateData: json.RawMessage(data)}, nil
 }
 
 // PostLiveMigration takes a migrated instance over on this host.

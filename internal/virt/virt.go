@@ -94,11 +94,15 @@ type Driver interface {
 	// destination's copy was destroyed, running when powerOn.
 	FinishRevertMigration(ctx context.Context, uuid string, powerOn bool) error
 
-	// PreLiveMigration readies the destination for an incoming instance.
-	PreLiveMigration(ctx context.Context, spec *InstanceSpec) error
-	// LiveMigrate moves a running or paused instance to dest while it runs;
-	// on success the source no longer has it.
-	LiveMigrate(ctx context.Context, uuid, dest string) error
+	// PreLiveMigration readies the destination for an incoming instance
+	// and returns where and how the source sends it (nova's
+	// migrate_data), which the caller carries to the source's LiveMigrate.
+	PreLiveMigration(ctx context.Context, spec *InstanceSpec) (MigrateData, error)
+	// LiveMigrate moves a running or paused instance to dest while it runs,
+	// as data, the destination's PreLiveMigration answer, says; on success
+	// the source no longer has it. Data the driver cannot read fails with
+	// ErrInvalidSpec.
+	LiveMigrate(ctx context.Context, uuid, dest string, data MigrateData) error
 	// PostLiveMigrationAtDestination takes over the migrated instance at
 	// the destination.
 	PostLiveMigrationAtDestination(ctx context.Context, uuid string) error

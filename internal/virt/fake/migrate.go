@@ -122,34 +122,48 @@ func (d *Driver) FinishRevertMigration(ctx context.Context, uuid string, powerOn
 	return nil
 }
 
+// incomingData is the fake's migrate data: the destination host and the
+// instance it expects, which the source checks as a real driver checks its
+// destination's addresses.
+type incomingData struct {
+	Host     string `json:"host"`
+	Instance string `json:"instance_uuid"`
+}
+
 // PreLiveMigration makes room for the incoming instance, paused until the
-// migration completes.
-func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) error {
+// migration completes, and names this host and the instance in its
+// migrate data.
+func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) (virt.MigrateData, error) {
 	if err := validateSpec(spec); err != nil {
-		return err
+		return nil, err
 	}
 	if err := d.enterNamed(ctx, OpPreLiveMigration, spec.Name); err != nil {
-		return err
+		return nil, err
 	}
 	img, err := d.readImage(spec.Image)
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, exists := d.instances[spec.UUID]; exists {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, virt.ErrInstanceExists)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, virt.ErrInstanceExists)
 	}
 	if _, exists := d.incoming[spec.UUID]; exists {
-		return fmt.Errorf("pre live migration of %s: %w: already incoming", spec.UUID, virt.ErrInstanceExists)
+		return nil, fmt.Errorf("pre live migration of %s: %w: already incoming", spec.UUID, virt.ErrInstanceExists)
+	}
+	data, err := virt.NewMigrateData(incomingData{Host: d.host, Instance: spec.UUID})
+	if err != nil {
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	d.incoming[spec.UUID] = &instance{spec: copySpec(spec), state: virt.Paused, image: d.holdImage(img)}
-	return nil
+	return data, nil
 }
 
-// LiveMigrate hands a running or paused instance to dest; the source no
+// LiveMigrate hands a running or paused instance to dest, whose
+// PreLiveMigration data must name dest and the instance; the source no
 // longer has it.
-func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
+func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.MigrateData) error {
 	if err := d.enter(ctx, OpLiveMigrate, uuid); err != nil {
 		return err
 	}
@@ -165,6 +179,14 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	allowed := states(virt.Running, virt.Paused)
 	if !slices.Contains(allowed, in.state) {
 		return &virt.StateError{UUID: uuid, Op: "live migrate", State: in.state, Allowed: allowed}
+	}
+	var target incomingData
+	if err := data.Decode(&target); err != nil {
+		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
+	}
+	if target.Host != dest || target.Instance != uuid {
+		return fmt.Errorf("live migrate %s to %s: %w: the migrate data is for %s on %q", uuid, dest, virt.ErrInvalidSpec,
+			target.Instance, target.Host)
 	}
 	delete(d.instances, uuid)
 	d.forget(in)
