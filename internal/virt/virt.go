@@ -103,6 +103,17 @@ type Driver interface {
 	// the source no longer has it. Data the driver cannot read fails with
 	// ErrInvalidSpec.
 	LiveMigrate(ctx context.Context, uuid, dest string, data MigrateData) error
+	// LiveMigrationForceComplete makes the live migration of uuid under
+	// way from this host complete now: the guest is paused here so its
+	// memory stops changing (nova's force complete without post-copy), and
+	// runs again at the destination. With no live migration of uuid under
+	// way it fails with ErrNoLiveMigration.
+	LiveMigrationForceComplete(ctx context.Context, uuid string) error
+	// LiveMigrationAbort cancels the live migration of uuid under way from
+	// this host: its LiveMigrate fails with an error matching
+	// ErrLiveMigrationCancelled and the instance stays here as it was. With
+	// no live migration of uuid under way it fails with ErrNoLiveMigration.
+	LiveMigrationAbort(ctx context.Context, uuid string) error
 	// PostLiveMigrationAtDestination takes over the migrated instance at
 	// the destination.
 	PostLiveMigrationAtDestination(ctx context.Context, uuid string) error
@@ -126,6 +137,12 @@ var (
 	ErrInvalidSpec = errors.New("invalid instance spec")
 	// ErrNotSupported: this driver or this instance cannot do that.
 	ErrNotSupported = errors.New("not supported")
+	// ErrNoLiveMigration: no live migration of the instance is under way
+	// from this host (not yet, or no more).
+	ErrNoLiveMigration = errors.New("no live migration of the instance is under way")
+	// ErrLiveMigrationCancelled: LiveMigrationAbort cancelled the live
+	// migration; the instance is on the source as it was.
+	ErrLiveMigrationCancelled = errors.New("live migration cancelled")
 )
 
 // StateError is an operation refused in the instance's current state.

@@ -162,22 +162,7 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.M
 	for _, dev := range target.Disks {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamMigrateDisks, Value: *golibvirt.NewTypedParamValueString(dev)})
 	}
-	// The call returns when the migration ends; an ended ctx aborts it,
-	// and the guest goes on running here.
-	done := make(chan error, 1)
-	go func() {
-		_, err := conn.DomainMigratePerform3Params(domainOf(in), golibvirt.OptString{target.URI}, params, nil, flags)
-		done <- err
-	}()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		if aerr := conn.DomainAbortJob(domainOf(in)); aerr != nil {
-			d.log.WarnContext(ctx, "abort a live migration", "instance_uuid", uuid, "error", aerr)
-		}
-		err = errors.Join(ctx.Err(), <-done)
-	}
-	if err != nil {
+	if err := d.perform(ctx, conn, in, target.URI, params, flags); err != nil {
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	d.mu.Lock()

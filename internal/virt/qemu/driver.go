@@ -56,6 +56,9 @@ type Options struct {
 	// MigrationListen is the address incoming live migrations and their
 	// disk copies listen on (nova's live_migration_inbound_addr).
 	MigrationListen string
+	// LiveMigrationBandwidth caps a live migration's memory transfer, in
+	// bytes per second, until it is forced to complete; 0 is no cap.
+	LiveMigrationBandwidth int64
 	// KeepQcow2Bases keeps qcow2 images as qcow2 base files; by default
 	// every base is converted to raw, as nova's force_raw_images.
 	KeepQcow2Bases bool

@@ -168,7 +168,13 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.M
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	start := time.Now()
-	if err := d.migrateLive(ctx, in, p, target); err != nil {
+	job, mctx := d.startLive(ctx, in, p)
+	err = d.migrateLive(mctx, in, p, target, job)
+	d.endLive(in, job)
+	if err != nil {
+		if job.aborted.Load() {
+			return fmt.Errorf("live migrate %s to %s: %w (%v)", uuid, dest, virt.ErrLiveMigrationCancelled, err)
+		}
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	p.quit(ctx)
@@ -187,7 +193,7 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.M
 
 // migrateLive copies disks and memory; on failure the source guest keeps
 // running as it was.
-func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, target Incoming) error {
+func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, target Incoming, job *liveJob) error {
 	var mirrors []string
 	cancelMirrors := func() {
 		cctx := context.WithoutCancel(ctx)
@@ -235,7 +241,7 @@ func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, targ
 		cancelMirrors()
 		return fmt.Errorf("copy the disks: %w", err)
 	}
-	if err := p.qmp.MigrateSetParameters(ctx, map[string]any{"max-bandwidth": int64(1) << 40, "downtime-limit": 300}); err != nil {
+	if err := job.setBandwidth(ctx, d.opts.LiveMigrationBandwidth); err != nil {
 		cancelMirrors()
 		return err
 	}

@@ -428,6 +428,9 @@ func (s Suite) testUnknown(t *testing.T) {
 	for name, op := range ops {
 		e.wantErr(name, op(), virt.ErrInstanceNotFound)
 	}
+	// Steering a live migration that is not under way: none to steer.
+	e.wantErr("force complete with no live migration", e.d.LiveMigrationForceComplete(e.ctx, u), virt.ErrNoLiveMigration)
+	e.wantErr("abort with no live migration", e.d.LiveMigrationAbort(e.ctx, u), virt.ErrNoLiveMigration)
 	e.must("confirm unknown migration", e.d.ConfirmMigration(e.ctx, u))
 	e.must("roll back unknown live migration", e.d.RollbackLiveMigrationAtDestination(e.ctx, u))
 }
