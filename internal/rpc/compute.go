@@ -17,7 +17,8 @@ import "encoding/json"
 //	     rescue_instance, unrescue_instance, backup_instance,
 //	     get_instance_diagnostics.
 //	1.2: pre_live_migration answers the destination's migrate data, which
-//	     the source's driver needs to reach it.
+//	     the source's driver needs to reach it;
+//	     live_migration_force_complete, live_migration_abort.
 var ComputeVersion = V(1, 2)
 
 // NamespaceCompute is the compute agent's namespace.
@@ -100,6 +101,18 @@ var PreLiveMigration = Method[InstanceSpec, PreLiveMigrationReply]{
 type PreLiveMigrationReply struct {
 	MigrateData json.RawMessage `json:"migrate_data"`
 }
+
+// LiveMigrationForceComplete asks the source host of a live migration under
+// way to make it complete now, pausing the guest (a cast from the compute
+// API).
+var LiveMigrationForceComplete = Method[InstanceRequest, None]{
+	Namespace: NamespaceCompute, Name: "live_migration_force_complete", Version: V(1, 2)}
+
+// LiveMigrationAbort asks the source host of a live migration to cancel
+// it; the instance stays there and the migration ends cancelled (a cast
+// from the compute API).
+var LiveMigrationAbort = Method[InstanceRequest, None]{
+	Namespace: NamespaceCompute, Name: "live_migration_abort", Version: V(1, 2)}
 
 // PostLiveMigration lets the destination take over a migrated instance (a
 // call from the source host).
