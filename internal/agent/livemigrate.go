@@ -54,7 +54,7 @@ func (a *Agent) liveMigrate(ctx context.Context, r rpc.LiveMigrationRequest, lm 
 		return fmt.Errorf("live migration of %s to %s: %w before the guest moved", id, dest, virt.ErrLiveMigrationCancelled)
 	}
 	if forced {
-		go a.forceComplete(mctx, id, lm)
+		go func() { _ = a.forceComplete(mctx, id, lm) }()
 	}
 	err = a.driver.LiveMigrate(mctx, id, dest, data)
 	lm.leaveDriver()

@@ -103,25 +103,24 @@ func (lm *liveMigration) steer(abort bool) (inDriver bool) {
 // before the guest moves; the instance stays here and the migration ends
 // cancelled. With none under way there is nothing to do.
 func (a *Agent) LiveMigrationAbort(ctx context.Context, r rpc.InstanceRequest) error {
+	const event = "compute_live_migration_abort"
 	id := r.InstanceUUID
-	lm := a.liveOf(id)
-	if lm == nil {
+	a.event(ctx, id, event, false, nil)
+	if lm := a.liveOf(id); lm == nil {
 		a.log.InfoContext(ctx, "no live migration to abort", "instance_uuid", id)
-		return nil
-	}
-	if !lm.steer(true) {
-		return nil
-	}
-	if err := a.driver.LiveMigrationAbort(ctx, id); err != nil {
-		// The driver has not taken the migration up yet, or cannot stop
-		// it: its context ends it.
-		a.log.InfoContext(ctx, "the driver did not abort the live migration: cancelling it", "instance_uuid", id, "error", err)
-		lm.mu.Lock()
-		if lm.cancel != nil {
-			lm.cancel()
+	} else if lm.steer(true) {
+		if err := a.driver.LiveMigrationAbort(ctx, id); err != nil {
+			// The driver has not taken the migration up yet, or cannot
+			// stop it: its context ends it.
+			a.log.InfoContext(ctx, "the driver did not abort the live migration: cancelling it", "instance_uuid", id, "error", err)
+			lm.mu.Lock()
+			if lm.cancel != nil {
+				lm.cancel()
+			}
+			lm.mu.Unlock()
 		}
-		lm.mu.Unlock()
 	}
+	a.event(ctx, id, event, true, nil)
 	return nil
 }
 
@@ -130,37 +129,38 @@ func (a *Agent) LiveMigrationAbort(ctx context.Context, r rpc.InstanceRequest) e
 // driver pauses the guest, once it runs the migration. With none under way
 // there is nothing to do.
 func (a *Agent) LiveMigrationForceComplete(ctx context.Context, r rpc.InstanceRequest) error {
+	const event = "compute_live_migration_force_complete"
 	id := r.InstanceUUID
-	lm := a.liveOf(id)
-	if lm == nil {
+	a.event(ctx, id, event, false, nil)
+	var err error
+	if lm := a.liveOf(id); lm == nil {
 		a.log.InfoContext(ctx, "no live migration to force to complete", "instance_uuid", id)
-		return nil
+	} else if lm.steer(false) {
+		err = a.forceComplete(ctx, id, lm)
 	}
-	if lm.steer(false) {
-		a.forceComplete(ctx, id, lm)
-	}
+	a.event(ctx, id, event, true, err)
 	return nil
 }
 
 // forceComplete tells the driver to complete the migration, waiting for
 // it to take the migration up; it gives up when the migration ends or ctx
 // does.
-func (a *Agent) forceComplete(ctx context.Context, id string, lm *liveMigration) {
+func (a *Agent) forceComplete(ctx context.Context, id string, lm *liveMigration) error {
 	for {
 		err := a.driver.LiveMigrationForceComplete(ctx, id)
 		if err == nil {
 			a.log.InfoContext(ctx, "live migration forced to complete", "instance_uuid", id)
-			return
+			return nil
 		}
 		if !errors.Is(err, virt.ErrNoLiveMigration) {
 			a.log.WarnContext(ctx, "force a live migration to complete", "instance_uuid", id, "error", err)
-			return
+			return err
 		}
 		select {
 		case <-lm.done:
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
