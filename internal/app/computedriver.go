@@ -104,15 +104,16 @@ func (ds *drivers) newDriver(host string) (virt.Driver, error) {
 // migrate data, so it must be an address of this host other hosts reach.
 func qemuOptions(cfg *config.Config) qemu.Options {
 	return qemu.Options{
-		VNCListen:            cfg.VNC.ServerListen,
-		VNCHost:              cfg.VNC.ServerProxyclientAddress,
-		Accel:                qemuAccel(cfg.QEMU.VirtType),
-		MigrationListen:      cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
-		KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
-		ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
-		ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
-		CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
-		SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
+		VNCListen:              cfg.VNC.ServerListen,
+		VNCHost:                cfg.VNC.ServerProxyclientAddress,
+		Accel:                  qemuAccel(cfg.QEMU.VirtType),
+		MigrationListen:        cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
+		LiveMigrationBandwidth: int64(cfg.QEMU.LiveMigrationBandwidth) << 20,
+		KeepQcow2Bases:         !cfg.Compute.ForceRawImages,
+		ConfigDriveFormat:      cfg.Compute.ConfigDriveFormat,
+		ForceConfigDrive:       cfg.Compute.ForceConfigDrive,
+		CleanShutdownTimeout:   time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
+		SoftRebootTimeout:      time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
 	}
 }
 

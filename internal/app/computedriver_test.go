@@ -101,8 +101,9 @@ func TestDriversOfHosts(t *testing.T) {
 func TestQEMUOptions(t *testing.T) {
 	t.Parallel()
 	o := qemuOptions(loadConfig(t, map[string]string{"DEFAULT.my_ip": "192.0.2.1", "qemu.live_migration_inbound_addr": "192.0.2.9",
-		"libvirt.live_migration_inbound_addr": "198.51.100.1", "qemu.virt_type": "qemu", "qemu.wait_soft_reboot_seconds": "7"}))
-	if o.MigrationListen != "192.0.2.9" || o.Accel != "tcg" || o.SoftRebootTimeout != 7*time.Second {
+		"libvirt.live_migration_inbound_addr": "198.51.100.1", "qemu.virt_type": "qemu", "qemu.wait_soft_reboot_seconds": "7",
+		"qemu.live_migration_bandwidth": "3"}))
+	if o.MigrationListen != "192.0.2.9" || o.Accel != "tcg" || o.SoftRebootTimeout != 7*time.Second || o.LiveMigrationBandwidth != 3<<20 {
 		t.Errorf("options %+v", o)
 	}
 	o = qemuOptions(loadConfig(t, map[string]string{"DEFAULT.my_ip": "192.0.2.1", "libvirt.live_migration_inbound_addr": "198.51.100.1"}))

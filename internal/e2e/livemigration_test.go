@@ -47,6 +47,152 @@ func TestMultiNodeQEMULiveMigration(t *testing.T) {
 	c := cl.clients
 	ctx := context.Background()
 
+	id := c.bootGuest(t, guest)
+	cl.step("guest booted on cmp1")
+	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 1 {
+		t.Fatalf("QEMU processes of %s in cmp1's state folder: %v, want one", id, pids)
+	}
+
+	began := time.Now()
+	c.liveMigrate(t, id, "cmp2")
+	s := c.waitServer(t, id, func(s *servers.Server) bool {
+		return s.Status == "ACTIVE" && s.TaskState == "" && s.Host != "cmp1"
+	})
+	took := time.Since(began)
+	cl.step(fmt.Sprintf("live migrated in %s through the API", took.Round(time.Millisecond)))
+	if m := regexp.MustCompile(`instance live migrated.* took=(\S+)`).FindStringSubmatch(cl.computes["cmp1"].out.String()); m != nil {
+		t.Logf("cmp1's driver: the guest moved in %s", m[1])
+	}
+	if s.Host != "cmp2" || s.PowerState != servers.RUNNING {
+		t.Errorf("after the live migration the server is on %s, power state %v; want cmp2, running", s.Host, s.PowerState)
+	}
+	if m := c.lastMigration(t, id); m.Status != "completed" || m.Type != "live-migration" || m.Source != "cmp1" || m.Dest != "cmp2" {
+		t.Errorf("migration record %+v, want a completed live-migration from cmp1 to cmp2", m)
+	}
+	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 0 {
+		t.Errorf("cmp1 still runs QEMU %v for the migrated server", pids)
+	}
+	if pids := qemusOf(dirs["cmp2"], id); len(pids) != 1 {
+		t.Errorf("QEMU processes of %s in cmp2's state folder: %v, want one", id, pids)
+	}
+	// The console answers from cmp2, and the guest runs on there: it
+	// obeys the power button without booting again.
+	if _, err := servers.ShowConsoleOutput(ctx, c.compute, id, servers.ShowConsoleOutputOpts{}).Extract(); err != nil {
+		t.Fatalf("console output after the migration: %v", err)
+	}
+	c.stopMovedGuest(t, id)
+	cl.step("the guest shut down on cmp2 at the power button")
+}
+
+// TestMultiNodeQEMULiveMigrationSteered aborts and then forces live
+// migrations between two compute processes on compute_driver qemu, whose
+// transfers are held back at 1 MiB/s (live_migration_bandwidth). Aborted,
+// the migration ends cancelled, the destination's QEMU goes and the guest
+// runs on at the source; forced, the guest pauses, the cap lifts, and the
+// guest runs on at the destination.
+func TestMultiNodeQEMULiveMigrationSteered(t *testing.T) {
+	requireServers(t)
+	guest := testImage(t)
+	dirs := map[string]string{"cmp1": qemuStateDir(t), "cmp2": qemuStateDir(t)}
+	cl := startCluster(t, clusterOptions{driver: "qemu",
+		computeConf: "\n[qemu]\nvirt_type = qemu\nlive_migration_bandwidth = 1\n",
+		stateDir:    func(host string) string { return dirs[host] }})
+	c := cl.clients
+	id := c.bootGuest(t, guest)
+	cl.step("guest booted on cmp1")
+	// moving starts a live migration to cmp2 and waits until cmp2's QEMU
+	// waits for the guest: the source's driver moves it then.
+	moving := func() int {
+		t.Helper()
+		c.liveMigrate(t, id, "cmp2")
+		eventually(t, guestWait, func() bool { return len(qemusOf(dirs["cmp2"], id)) == 1 }, "cmp2's QEMU for the guest")
+		m := c.lastMigration(t, id)
+		if m.Status != "running" {
+			t.Fatalf("migration %+v under way, want running", m)
+		}
+		return m.ID
+	}
+	steer := func(method string, mid int, mv string, body any) {
+		t.Helper()
+		sc := *c.compute
+		sc.Microversion = mv
+		url := sc.ServiceURL("servers", id, "migrations", fmt.Sprint(mid))
+		opts := &gophercloud.RequestOpts{OkCodes: []int{http.StatusAccepted}}
+		var err error
+		if method == http.MethodDelete {
+			_, err = sc.Delete(context.Background(), url, opts)
+		} else {
+			_, err = sc.Post(context.Background(), url+"/action", body, nil, opts)
+		}
+		if err != nil {
+			t.Fatalf("%s migration %d: %v", method, mid, err)
+		}
+	}
+
+	mid := moving()
+	cl.step("live migration under way")
+	began := time.Now()
+	steer(http.MethodDelete, mid, "2.24", nil)
+	eventually(t, guestWait, func() bool { return c.lastMigration(t, id).Status == "cancelled" }, "migration cancelled")
+	cl.step(fmt.Sprintf("aborted: cancelled %s after the request", time.Since(began).Round(time.Millisecond)))
+	s := c.waitServer(t, id, func(s *servers.Server) bool { return s.Status == "ACTIVE" && s.TaskState == "" })
+	if s.Host != "cmp1" || s.PowerState != servers.RUNNING || s.Fault.Message != "" {
+		t.Errorf("after the abort the server is on %s, power %v, fault %q; want cmp1, running, none", s.Host, s.PowerState, s.Fault.Message)
+	}
+	eventually(t, guestWait, func() bool { return len(qemusOf(dirs["cmp2"], id)) == 0 }, "cmp2's QEMU gone after the abort")
+	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 1 {
+		t.Errorf("cmp1's QEMU for the guest after the abort: %v, want one", pids)
+	}
+	if out := c.waitConsole(t, id, guestBanner); out == "" {
+		t.Error("no console after the abort")
+	}
+
+	mid = moving()
+	began = time.Now()
+	steer(http.MethodPost, mid, "2.22", map[string]any{"force_complete": nil})
+	s = c.waitServer(t, id, func(s *servers.Server) bool {
+		return s.Status == "ACTIVE" && s.TaskState == "" && s.Host != "cmp1"
+	})
+	cl.step(fmt.Sprintf("forced to complete: on %s %s after the request", s.Host, time.Since(began).Round(time.Millisecond)))
+	if m := c.lastMigration(t, id); m.Status != "completed" || m.Dest != "cmp2" {
+		t.Errorf("migration record %+v, want completed to cmp2", m)
+	}
+	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 0 {
+		t.Errorf("cmp1 still runs QEMU %v for the migrated server", pids)
+	}
+	if s.PowerState != servers.RUNNING {
+		t.Errorf("power state %v at the destination, want running", s.PowerState)
+	}
+	c.stopMovedGuest(t, id)
+	cl.step("the guest shut down on cmp2 at the power button")
+	// How cmp1 steered them, for the log.
+	for _, line := range strings.Split(cl.computes["cmp1"].out.String(), "\n") {
+		if strings.Contains(line, "live migration") && (strings.Contains(line, "abort") || strings.Contains(line, "forced") ||
+			strings.Contains(line, "cancel")) {
+			t.Logf("cmp1: %s", line)
+		}
+	}
+}
+
+// stopMovedGuest stops a server that moved live: its guest runs, so it
+// obeys the power button, and it did not boot again, so the console of
+// its new host shows no banner.
+func (c *clients) stopMovedGuest(t *testing.T, id string) {
+	t.Helper()
+	if err := servers.Stop(context.Background(), c.compute, id).ExtractErr(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	c.waitServer(t, id, func(s *servers.Server) bool { return s.Status == "SHUTOFF" && s.TaskState == "" })
+	if out := c.waitConsole(t, id, guestACPI); strings.Contains(out, guestBanner) {
+		t.Errorf("the new host's console shows a boot: the guest did not move live:\n%s", out)
+	}
+}
+
+// bootGuest boots the test guest on cmp1 (80 MiB, the image's minimum)
+// and waits for its banner.
+func (c *clients) bootGuest(t *testing.T, guest string) string {
+	t.Helper()
+	ctx := context.Background()
 	image := c.uploadQcow2(t, filepath.Join(guest, "disk.qcow2"))
 	disk := 1
 	f, err := flavors.Create(ctx, c.compute, flavors.CreateOpts{Name: "e2e.guest", VCPUs: 1, RAM: 80, Disk: &disk}).Extract()
@@ -65,52 +211,19 @@ func TestMultiNodeQEMULiveMigration(t *testing.T) {
 		t.Fatalf("server on %s, want cmp1", s.Host)
 	}
 	c.waitConsole(t, id, guestBanner)
-	cl.step("guest booted on cmp1")
-	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 1 {
-		t.Fatalf("QEMU processes of %s in cmp1's state folder: %v, want one", id, pids)
-	}
+	return id
+}
 
-	// Microversion 2.30: a named host, checked by the scheduler.
+// liveMigrate asks for a block live migration of the server to host
+// (microversion 2.30: a named host, checked by the scheduler).
+func (c *clients) liveMigrate(t *testing.T, id, host string) {
+	t.Helper()
 	mc := *c.compute
 	mc.Microversion = "2.30"
-	host, yes := "cmp2", true
-	began := time.Now()
-	if err := servers.LiveMigrate(ctx, &mc, id, servers.LiveMigrateOpts{Host: &host, BlockMigration: &yes}).ExtractErr(); err != nil {
+	yes := true
+	if err := servers.LiveMigrate(context.Background(), &mc, id, servers.LiveMigrateOpts{Host: &host, BlockMigration: &yes}).ExtractErr(); err != nil {
 		t.Fatalf("live migrate: %v", err)
 	}
-	s = c.waitServer(t, id, func(s *servers.Server) bool {
-		return s.Status == "ACTIVE" && s.TaskState == "" && s.Host != "cmp1"
-	})
-	took := time.Since(began)
-	cl.step(fmt.Sprintf("live migrated in %s through the API", took.Round(time.Millisecond)))
-	if m := regexp.MustCompile(`instance live migrated.* took=(\S+)`).FindStringSubmatch(cl.computes["cmp1"].out.String()); m != nil {
-		t.Logf("cmp1's driver: the guest moved in %s", m[1])
-	}
-	if s.Host != "cmp2" || s.PowerState != servers.RUNNING {
-		t.Errorf("after the live migration the server is on %s, power state %v; want cmp2, running", s.Host, s.PowerState)
-	}
-	if m := c.migration(t, id); m.Status != "completed" || m.Type != "live-migration" || m.Source != "cmp1" || m.Dest != "cmp2" {
-		t.Errorf("migration record %+v, want a completed live-migration from cmp1 to cmp2", m)
-	}
-	if pids := qemusOf(dirs["cmp1"], id); len(pids) != 0 {
-		t.Errorf("cmp1 still runs QEMU %v for the migrated server", pids)
-	}
-	if pids := qemusOf(dirs["cmp2"], id); len(pids) != 1 {
-		t.Errorf("QEMU processes of %s in cmp2's state folder: %v, want one", id, pids)
-	}
-	// The console answers from cmp2, and the guest runs on there: it
-	// obeys the power button without booting again.
-	if _, err := servers.ShowConsoleOutput(ctx, c.compute, id, servers.ShowConsoleOutputOpts{}).Extract(); err != nil {
-		t.Fatalf("console output after the migration: %v", err)
-	}
-	if err := servers.Stop(ctx, c.compute, id).ExtractErr(); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	c.waitServer(t, id, func(s *servers.Server) bool { return s.Status == "SHUTOFF" && s.TaskState == "" })
-	if out := c.waitConsole(t, id, guestACPI); strings.Contains(out, guestBanner) {
-		t.Errorf("cmp2's console shows a boot: the guest did not move live:\n%s", out)
-	}
-	cl.step("the guest shut down on cmp2 at the power button")
 }
 
 // testImage builds the tiny test guest (scripts/build-test-image.sh,
@@ -233,6 +346,7 @@ func (c *clients) waitConsole(t *testing.T, id, want string) string {
 
 // migrationRecord is one row of os-migrations.
 type migrationRecord struct {
+	ID     int    `json:"id"`
 	Status string `json:"status"`
 	Type   string `json:"migration_type"`
 	Source string `json:"source_compute"`
@@ -240,8 +354,8 @@ type migrationRecord struct {
 	UUID   string `json:"instance_uuid"`
 }
 
-// migration is the server's one migration record.
-func (c *clients) migration(t *testing.T, id string) migrationRecord {
+// lastMigration is the server's newest migration record.
+func (c *clients) lastMigration(t *testing.T, id string) migrationRecord {
 	t.Helper()
 	var body struct {
 		Migrations []migrationRecord `json:"migrations"`
@@ -249,14 +363,14 @@ func (c *clients) migration(t *testing.T, id string) migrationRecord {
 	if _, err := c.compute.Get(context.Background(), c.compute.ServiceURL("os-migrations"), &body, nil); err != nil {
 		t.Fatalf("list migrations: %v", err)
 	}
-	var mine []migrationRecord
+	var last migrationRecord
 	for _, m := range body.Migrations {
-		if m.UUID == id {
-			mine = append(mine, m)
+		if m.UUID == id && m.ID > last.ID {
+			last = m
 		}
 	}
-	if len(mine) != 1 {
-		t.Fatalf("migrations of %s: %+v, want one", id, mine)
+	if last.ID == 0 {
+		t.Fatalf("no migration of %s", id)
 	}
-	return mine[0]
+	return last
 }
