@@ -16,13 +16,15 @@ import (
 // the instance stays here.
 func (a *Agent) LiveMigration(ctx context.Context, r rpc.LiveMigrationRequest) error {
 	id, dest := r.Instance.UUID, r.Dest.Host
+	// Tracked before the lock is taken: a steer that comes while another
+	// operation on the instance ends is remembered.
+	lm := a.trackLive(id)
+	defer a.untrackLive(id, lm)
 	unlock := a.locks.lock(id)
 	defer unlock()
 	const event = "compute_live_migration"
 	a.event(ctx, id, event, false, nil)
-	lm := a.trackLive(id)
 	err := a.liveMigrate(ctx, r, lm)
-	a.untrackLive(id, lm)
 	a.event(ctx, id, event, true, err)
 	res := rpc.LiveMigrationResult{InstanceUUID: id, Source: a.cfg.Host, Dest: rpc.HostNode{Host: dest, Node: r.Dest.Node}}
 	switch {

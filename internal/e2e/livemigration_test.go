@@ -100,12 +100,19 @@ func TestMultiNodeQEMULiveMigrationSteered(t *testing.T) {
 	c := cl.clients
 	id := c.bootGuest(t, guest)
 	cl.step("guest booted on cmp1")
-	// moving starts a live migration to cmp2 and waits until cmp2's QEMU
-	// waits for the guest: the source's driver moves it then.
+	// moving starts a live migration to cmp2 and waits until cmp1's
+	// driver transfers the guest's memory (its disks are in sync then).
+	transfers := 0
 	moving := func() int {
 		t.Helper()
 		c.liveMigrate(t, id, "cmp2")
-		eventually(t, guestWait, func() bool { return len(qemusOf(dirs["cmp2"], id)) == 1 }, "cmp2's QEMU for the guest")
+		transfers++
+		eventually(t, guestWait, func() bool {
+			return strings.Count(cl.computes["cmp1"].out.String(), "memory transfer starts") == transfers
+		}, "cmp1 transfers the guest's memory")
+		if pids := qemusOf(dirs["cmp2"], id); len(pids) != 1 {
+			t.Fatalf("cmp2's QEMU for the guest: %v, want one", pids)
+		}
 		m := c.lastMigration(t, id)
 		if m.Status != "running" {
 			t.Fatalf("migration %+v under way, want running", m)

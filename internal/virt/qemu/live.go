@@ -241,6 +241,7 @@ func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, targ
 		cancelMirrors()
 		return fmt.Errorf("copy the disks: %w", err)
 	}
+	d.log.InfoContext(ctx, "live migration: disks in sync, memory transfer starts", "instance_uuid", in.rec.Spec.UUID)
 	if err := job.setBandwidth(ctx, d.opts.LiveMigrationBandwidth); err != nil {
 		cancelMirrors()
 		return err
