@@ -172,6 +172,7 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.M
 	err = d.migrateLive(mctx, in, p, target, job)
 	d.endLive(in, job)
 	if err != nil {
+		d.resumeForced(ctx, in, p, job)
 		if job.aborted.Load() {
 			return fmt.Errorf("live migrate %s to %s: %w (%v)", uuid, dest, virt.ErrLiveMigrationCancelled, err)
 		}

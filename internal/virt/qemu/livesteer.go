@@ -49,6 +49,24 @@ func (d *Driver) endLive(in *instance, job *liveJob) {
 	job.cancel()
 }
 
+// resumeForced runs the guest again after a failed migration that a force
+// complete paused, unless it was paused before.
+func (d *Driver) resumeForced(ctx context.Context, in *instance, p *process, job *liveJob) {
+	job.mu.Lock()
+	forced := job.forced
+	job.mu.Unlock()
+	if !forced || !d.isRunning(in) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if st, err := p.status(ctx); err == nil && st != "running" {
+		if err := p.qmp.Cont(ctx); err != nil {
+			d.log.WarnContext(ctx, "resume a guest paused for a live migration that failed", "instance_uuid", in.rec.Spec.UUID,
+				"error", err)
+		}
+	}
+}
+
 // setBandwidth sets the memory transfer's parameters: capped at limit
 // bytes/s (0: no cap) unless the migration was forced to complete.
 func (j *liveJob) setBandwidth(ctx context.Context, limit int64) error {

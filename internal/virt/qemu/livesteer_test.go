@@ -111,3 +111,36 @@ func waitDone(t *testing.T, done <-chan error) error {
 		return nil
 	}
 }
+
+// TestFailedForcedMigrationResumesTheGuest: a guest a force complete
+// paused runs again when its migration fails; one not forced is left as
+// it is.
+func TestFailedForcedMigrationResumesTheGuest(t *testing.T) {
+	t.Parallel()
+	d := newDriver(t, "h1", nil)
+	ctx := context.Background()
+	spec := testSpec("f0000000-0000-4000-8000-000000000002", bootSectorImage(t))
+	if err := d.Spawn(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	// As during LiveMigrate, an operation holds the instance: the pause is
+	// not reported as a power state change.
+	in, end, err := d.begin(ctx, d.instances, spec.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer end()
+	d.mu.Lock()
+	p := in.proc
+	d.mu.Unlock()
+	for _, forced := range []bool{false, true} {
+		if err := p.qmp.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d.resumeForced(ctx, in, p, &liveJob{proc: p, forced: forced})
+		want := map[bool]string{false: "paused", true: "running"}[forced]
+		if st, err := p.status(ctx); err != nil || st != want {
+			t.Errorf("forced %v: guest %q, %v; want %s", forced, st, err, want)
+		}
+	}
+}
