@@ -106,6 +106,8 @@ type Agent struct {
 	// shelved are the instances shelved here and not offloaded, with when,
 	// for the offload after ShelvedOffloadTime.
 	shelved map[string]time.Time
+	// live are the live migrations this host, their source, runs.
+	live map[string]*liveMigration
 }
 
 // New returns an agent; Start brings it up.
@@ -122,7 +124,8 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	log := d.Log.With("host", cfg.Host)
 	return &Agent{cfg: cfg, driver: d.Driver, cond: d.Conductor, placement: d.Placement,
 		images: newImageCache(cfg.ImageCacheDir, d.Images), uploader: d.Uploader, hosts: d.Hosts, log: log, dedupe: bus.NewDedupe(4096),
-		destroyed: map[string]bool{}, powers: map[string]int{}, shelved: map[string]time.Time{}}, nil
+		destroyed: map[string]bool{}, powers: map[string]int{}, shelved: map[string]time.Time{},
+		live: map[string]*liveMigration{}}, nil
 }
 
 // Host is the agent's host name.
@@ -188,9 +191,11 @@ func (a *Agent) Endpoint() *bus.Endpoint {
 	bus.HandleCast(ep, rpc.ResizeInstance, a.ResizeInstance)
 	bus.HandleCast(ep, rpc.FinishResize, a.FinishResize)
 	bus.HandleCast(ep, rpc.LiveMigration, a.LiveMigration)
-	bus.HandleCast(ep, rpc.PreLiveMigration, a.PreLiveMigration)
+	bus.Handle(ep, rpc.PreLiveMigration, a.PreLiveMigration)
 	bus.HandleCast(ep, rpc.PostLiveMigration, a.PostLiveMigration)
 	bus.HandleCast(ep, rpc.RollbackLiveMigration, a.RollbackLiveMigration)
+	bus.HandleCast(ep, rpc.LiveMigrationForceComplete, a.LiveMigrationForceComplete)
+	bus.HandleCast(ep, rpc.LiveMigrationAbort, a.LiveMigrationAbort)
 	bus.HandleCast(ep, rpc.ConfirmMigration, a.ConfirmMigration)
 	bus.HandleCast(ep, rpc.RevertMigration, a.RevertMigration)
 	bus.Handle(ep, rpc.FinishRevertMigration, a.FinishRevertMigration)

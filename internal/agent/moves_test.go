@@ -152,12 +152,13 @@ func (f *fakeHosts) agent(host string) (*Agent, error) {
 	return nil, errors.New("no route to " + host)
 }
 
-func (f *fakeHosts) PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) error {
+func (f *fakeHosts) PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) (virt.MigrateData, error) {
 	a, err := f.agent(host)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return a.PreLiveMigration(ctx, spec)
+	r, err := a.PreLiveMigration(ctx, spec)
+	return virt.MigrateData(r.MigrateData), err
 }
 
 func (f *fakeHosts) PostLiveMigration(ctx context.Context, host, uuid string) error {

@@ -13,7 +13,9 @@ import (
 // hands to the next.
 type Hosts interface {
 	FinishResize(ctx context.Context, host string, req rpc.FinishResizeRequest) error
-	PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) error
+	// PreLiveMigration readies host for the instance and answers its
+	// driver's migrate data.
+	PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) (virt.MigrateData, error)
 	PostLiveMigration(ctx context.Context, host, uuid string) error
 	RollbackLiveMigration(ctx context.Context, host, uuid string) error
 }

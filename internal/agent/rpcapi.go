@@ -5,6 +5,7 @@ import (
 
 	"github.com/nimbus-cloud/nimbus/internal/bus"
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
+	"github.com/nimbus-cloud/nimbus/internal/virt"
 )
 
 // BusConductor is the conductor reached over the bus.
@@ -82,10 +83,14 @@ func (b BusHosts) FinishResize(ctx context.Context, host string, req rpc.FinishR
 
 func hostTarget(host string) bus.Target { return bus.Target{Topic: rpc.TopicCompute, Host: host} }
 
-// PreLiveMigration calls pre_live_migration on the destination.
-func (b BusHosts) PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) error {
-	_, err := bus.Call(ctx, b.Bus, hostTarget(host), rpc.PreLiveMigration, spec)
-	return err
+// PreLiveMigration calls pre_live_migration on the destination and
+// answers its migrate data.
+func (b BusHosts) PreLiveMigration(ctx context.Context, host string, spec rpc.InstanceSpec) (virt.MigrateData, error) {
+	r, err := bus.Call(ctx, b.Bus, hostTarget(host), rpc.PreLiveMigration, spec)
+	if err != nil {
+		return nil, err
+	}
+	return virt.MigrateData(r.MigrateData), nil
 }
 
 // PostLiveMigration calls post_live_migration_at_destination.

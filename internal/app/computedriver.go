@@ -2,9 +2,9 @@ package app
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
@@ -49,16 +49,17 @@ type drivers struct {
 	name   string // fake or qemu
 	images qemu.ImageFetcher
 	log    *slog.Logger
-	peers  *qemuPeers
 	// display is the VNC server the fake driver's instances share (nil:
 	// none; their consoles lead nowhere).
 	display *fake.Display
-	libvirt *libvirtPeers
+
+	mu sync.Mutex
+	// open are the qemu and libvirt drivers made, which Close lets go.
+	open []io.Closer
 }
 
 func newDrivers(cfg *config.Config, images qemu.ImageFetcher, display *fake.Display, log *slog.Logger) *drivers {
-	return &drivers{cfg: cfg, name: computeDriverName(cfg, log), images: images, log: log, peers: &qemuPeers{},
-		display: display, libvirt: &libvirtPeers{}}
+	return &drivers{cfg: cfg, name: computeDriverName(cfg, log), images: images, log: log, display: display}
 }
 
 // hosts are the compute hosts this process serves: the host itself for
@@ -81,31 +82,38 @@ func (ds *drivers) newDriver(host string) (virt.Driver, error) {
 		return fake.New(fake.Options{VCPUs: cfg.Compute.FakeVCPUs, MemoryMB: int64(cfg.Compute.FakeMemoryMB),
 			DiskGB: int64(cfg.Compute.FakeDiskGB), VNCHost: cfg.Default.MyIP, Display: ds.display}), nil
 	case driverQEMU:
-		d := qemu.New(qemu.Options{
-			StateDir:             ds.stateDir(host),
-			VNCListen:            cfg.VNC.ServerListen,
-			VNCHost:              cfg.VNC.ServerProxyclientAddress,
-			Accel:                qemuAccel(cfg.QEMU.VirtType),
-			MigrationListen:      cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
-			KeepQcow2Bases:       !cfg.Compute.ForceRawImages,
-			ConfigDriveFormat:    cfg.Compute.ConfigDriveFormat,
-			ForceConfigDrive:     cfg.Compute.ForceConfigDrive,
-			CleanShutdownTimeout: time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
-			SoftRebootTimeout:    time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
-			Images:               ds.images,
-			Peers:                ds.peers,
-			Log:                  ds.log,
-		})
-		ds.peers.add(host, d)
+		o := qemuOptions(cfg)
+		o.StateDir, o.Images, o.Log = ds.stateDir(host), ds.images, ds.log
+		d := qemu.New(o)
+		ds.keep(d)
 		return d, nil
 	case driverLibvirt:
 		o := libvirtOptions(cfg)
-		o.StateDir, o.Images, o.Peers, o.Log = ds.stateDir(host), ds.images, ds.libvirt, ds.log
+		o.StateDir, o.Images, o.Log = ds.stateDir(host), ds.images, ds.log
 		d := libvirt.New(o)
-		ds.libvirt.add(host, d)
+		ds.keep(d)
 		return d, nil
 	default:
 		return nil, fmt.Errorf("compute_driver %q: no such virt driver (fake, qemu or libvirt)", ds.name)
+	}
+}
+
+// qemuOptions are the qemu driver's options of the configuration. Live
+// migrations come in on [qemu] live_migration_inbound_addr, else my_ip:
+// the destination's driver listens there and tells the source so in its
+// migrate data, so it must be an address of this host other hosts reach.
+func qemuOptions(cfg *config.Config) qemu.Options {
+	return qemu.Options{
+		VNCListen:              cfg.VNC.ServerListen,
+		VNCHost:                cfg.VNC.ServerProxyclientAddress,
+		Accel:                  qemuAccel(cfg.QEMU.VirtType),
+		MigrationListen:        cmp.Or(cfg.QEMU.LiveMigrationInboundAddr, cfg.Default.MyIP),
+		LiveMigrationBandwidth: int64(cfg.QEMU.LiveMigrationBandwidth) << 20,
+		KeepQcow2Bases:         !cfg.Compute.ForceRawImages,
+		ConfigDriveFormat:      cfg.Compute.ConfigDriveFormat,
+		ForceConfigDrive:       cfg.Compute.ForceConfigDrive,
+		CleanShutdownTimeout:   time.Duration(cfg.Compute.ShutdownTimeout) * time.Second,
+		SoftRebootTimeout:      time.Duration(cfg.QEMU.WaitSoftRebootSeconds) * time.Second,
 	}
 }
 
@@ -149,77 +157,21 @@ func qemuAccel(virtType string) string {
 	return virtType
 }
 
-// Close lets go of the qemu drivers' guests, which keep running for the
-// next start to adopt.
+// keep remembers a driver for Close.
+func (ds *drivers) keep(d io.Closer) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	ds.open = append(ds.open, d)
+}
+
+// Close lets go of the qemu and libvirt drivers; their guests keep
+// running for the next start to adopt.
 func (ds *drivers) Close() error {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
 	var errs []error
-	ds.peers.mu.Lock()
-	for _, d := range ds.peers.drivers {
+	for _, d := range ds.open {
 		errs = append(errs, d.Close())
 	}
-	ds.peers.mu.Unlock()
-	ds.libvirt.mu.Lock()
-	for _, d := range ds.libvirt.drivers {
-		errs = append(errs, d.Close())
-	}
-	ds.libvirt.mu.Unlock()
 	return errors.Join(errs...)
-}
-
-// qemuPeers are the qemu drivers of this process by host, where a live
-// migration finds its destination's listener. A destination in another
-// process is not reachable through them.
-type qemuPeers struct {
-	mu      sync.Mutex
-	drivers map[string]*qemu.Driver
-}
-
-func (p *qemuPeers) add(host string, d *qemu.Driver) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drivers == nil {
-		p.drivers = map[string]*qemu.Driver{}
-	}
-	p.drivers[host] = d
-}
-
-// IncomingMigration asks the destination's driver where it listens.
-func (p *qemuPeers) IncomingMigration(ctx context.Context, host, uuid string) (qemu.Incoming, error) {
-	p.mu.Lock()
-	d := p.drivers[host]
-	p.mu.Unlock()
-	if d == nil {
-		return qemu.Incoming{}, fmt.Errorf("live migration to %s: %w: that host's QEMU driver does not run in this process",
-			host, virt.ErrNotSupported)
-	}
-	return d.IncomingMigration(ctx, uuid)
-}
-
-// libvirtPeers are the libvirt drivers of this process by host, as
-// qemuPeers are the qemu drivers'.
-type libvirtPeers struct {
-	mu      sync.Mutex
-	drivers map[string]*libvirt.Driver
-}
-
-func (p *libvirtPeers) add(host string, d *libvirt.Driver) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drivers == nil {
-		p.drivers = map[string]*libvirt.Driver{}
-	}
-	p.drivers[host] = d
-}
-
-// IncomingMigration asks the destination's driver where its libvirtd
-// takes the migration.
-func (p *libvirtPeers) IncomingMigration(ctx context.Context, host, uuid string) (libvirt.Incoming, error) {
-	p.mu.Lock()
-	d := p.drivers[host]
-	p.mu.Unlock()
-	if d == nil {
-		return libvirt.Incoming{}, fmt.Errorf("live migration to %s: %w: that host's libvirt driver does not run in this process",
-			host, virt.ErrNotSupported)
-	}
-	return d.IncomingMigration(ctx, uuid)
 }

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/config"
-	"github.com/nimbus-cloud/nimbus/internal/virt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/fake"
 	"github.com/nimbus-cloud/nimbus/internal/virt/libvirt"
 	"github.com/nimbus-cloud/nimbus/internal/virt/qemu"
@@ -99,25 +96,19 @@ func TestDriversOfHosts(t *testing.T) {
 	}
 }
 
-// TestQEMUPeers: a live migration finds a destination of this process and
-// is refused, naming it, for any other.
-func TestQEMUPeers(t *testing.T) {
+// TestQEMUOptions: compute_driver qemu takes live migrations on [qemu]
+// live_migration_inbound_addr, else my_ip, never [libvirt]'s.
+func TestQEMUOptions(t *testing.T) {
 	t.Parallel()
-	ds := newDrivers(loadConfig(t, map[string]string{"compute.compute_driver": "qemu", "compute.qemu_host_count": "2",
-		"DEFAULT.state_path": t.TempDir()}), nil, nil, slog.New(slog.DiscardHandler))
-	for _, h := range ds.hosts("h") {
-		if _, err := ds.newDriver(h); err != nil {
-			t.Fatal(err)
-		}
+	o := qemuOptions(loadConfig(t, map[string]string{"DEFAULT.my_ip": "192.0.2.1", "qemu.live_migration_inbound_addr": "192.0.2.9",
+		"libvirt.live_migration_inbound_addr": "198.51.100.1", "qemu.virt_type": "qemu", "qemu.wait_soft_reboot_seconds": "7",
+		"qemu.live_migration_bandwidth": "3"}))
+	if o.MigrationListen != "192.0.2.9" || o.Accel != "tcg" || o.SoftRebootTimeout != 7*time.Second || o.LiveMigrationBandwidth != 3<<20 {
+		t.Errorf("options %+v", o)
 	}
-	// h-2 knows no incoming migration of the instance: its own error.
-	_, err := ds.peers.IncomingMigration(context.Background(), "h-2", "c0000000-0000-4000-8000-000000000001")
-	if err == nil || errors.Is(err, virt.ErrNotSupported) {
-		t.Errorf("to a host of this process: %v, want the driver's answer", err)
-	}
-	_, err = ds.peers.IncomingMigration(context.Background(), "elsewhere", "c0000000-0000-4000-8000-000000000001")
-	if !errors.Is(err, virt.ErrNotSupported) {
-		t.Errorf("to a host of another process: %v, want ErrNotSupported", err)
+	o = qemuOptions(loadConfig(t, map[string]string{"DEFAULT.my_ip": "192.0.2.1", "libvirt.live_migration_inbound_addr": "198.51.100.1"}))
+	if o.MigrationListen != "192.0.2.1" {
+		t.Errorf("migration listen %q, want my_ip", o.MigrationListen)
 	}
 }
 

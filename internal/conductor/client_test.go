@@ -76,7 +76,8 @@ func TestClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostMethods := []string{"terminate_instance", "stop_instance", "reboot_instance", "get_console_output",
-		"shelve_instance", "shelve_offload_instance", "rescue_instance", "unrescue_instance", "backup_instance"}
+		"shelve_instance", "shelve_offload_instance", "rescue_instance", "unrescue_instance", "backup_instance",
+		"live_migration_force_complete", "live_migration_abort"}
 	if _, err := b.Serve(ctx, rpc.TopicCompute, "a", rec.endpoint("compute.a", rpc.NamespaceCompute, rpc.ComputeVersion, hostMethods,
 		func(m string) (any, error) {
 			if m == "get_console_output" {
@@ -138,6 +139,11 @@ func TestClient(t *testing.T) {
 		{"unrescue", func() error { return c.UnrescueInstance(apiCtx, inst) }, "compute.a", "unrescue_instance"},
 		{"backup", func() error { return c.BackupInstance(apiCtx, inst, "img", "daily", 2) }, "compute.a",
 			"backup_instance"},
+		// Steering goes to the migration's source host.
+		{"force complete", func() error {
+			return c.ForceCompleteLiveMigration(apiCtx, compute.Instance{UUID: "i1", Host: "b"}, compute.Migration{SourceCompute: "a"})
+		}, "compute.a", "live_migration_force_complete"},
+		{"abort", func() error { return c.AbortLiveMigration(apiCtx, inst, compute.Migration{}) }, "compute.a", "live_migration_abort"},
 	} {
 		if err := tc.do(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

@@ -93,9 +93,14 @@ func (s *Server) abortLive(ctx context.Context, id string, movedAlloc bool, faul
 // LiveMigrationDone records the end of a live migration its source host
 // reports: the instance passes to the destination and the source's
 // allocation goes, or, on failure, the destination's claim goes and the
-// instance stays with a fault.
+// instance stays with a fault; cancelled, it stays without one.
 func (s *Server) LiveMigrationDone(ctx context.Context, r rpc.LiveMigrationResult) error {
 	id := r.InstanceUUID
+	if r.Cancelled {
+		s.release(ctx, id)
+		s.cancelLive(ctx, r)
+		return nil
+	}
 	if r.Error != "" {
 		s.release(ctx, id)
 		s.abortLive(ctx, id, true, compute.Fault{Code: 500, Message: "Live migration failed: " + r.Error})

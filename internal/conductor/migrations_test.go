@@ -166,6 +166,35 @@ func TestMoveRecordsThatFail(t *testing.T) {
 		t.Errorf("records of a failed live migration: %v", got)
 	}
 
+	// Cancelled by live_migration_abort: the record ends cancelled, the
+	// instance stays on its source without a fault, holding its own
+	// allocation again.
+	ec := newEnv(t)
+	recsc := withMigrations(ec)
+	moving(ec, compute.TaskMigrating)
+	ec.sched.sels = []rpc.Selection{{InstanceUUID: "i1", Host: choice("b")}}
+	ec.srv.sched = &claimingScheduler{fakeScheduler: ec.sched, pl: ec.pl}
+	if err := ec.srv.LiveMigrateInstance(reqCtx(), rpc.LiveMigrateRequest{InstanceUUID: "i1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ec.srv.LiveMigrationDone(reqCtx(), rpc.LiveMigrationResult{InstanceUUID: "i1", Source: "a",
+		Dest: rpc.HostNode{Host: "b"}, Error: "live migration cancelled", Cancelled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := recsc.statuses(); !slices.Equal(got, []string{"live-migration:cancelled"}) {
+		t.Errorf("records of a cancelled live migration: %v", got)
+	}
+	if inst := ec.inst.get("i1"); inst.Host != "a" || inst.TaskState != compute.TaskNone || ec.inst.lastFault("i1").Message != "" {
+		t.Errorf("instance on %s in %q with fault %q after a cancelled live migration", inst.Host, inst.TaskState,
+			ec.inst.lastFault("i1").Message)
+	}
+	if a, _ := ec.pl.holds("i1"); a["rp-a"] == nil || a["rp-b"] != nil {
+		t.Errorf("instance holds %v after a cancelled live migration", a)
+	}
+	if _, held := ec.pl.holds(migrationUUID("i1")); held {
+		t.Error("the migration still holds the source's allocation")
+	}
+
 	e3 := newEnv(t)
 	recs3 := withMigrations(e3)
 	moving(e3, compute.TaskRebuilding)

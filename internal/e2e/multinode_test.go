@@ -46,85 +46,9 @@ const (
 // hosts, placement accounts for them, a disabled host takes no new server,
 // a dead host goes down, and a restarted controller keeps what operators set.
 func TestMultiNode(t *testing.T) {
-	mysqlURL, rabbitURL := os.Getenv(mysqlEnv), os.Getenv(rabbitEnv)
-	if mysqlURL == "" || rabbitURL == "" {
-		t.Skipf("%s and %s must both be set: the processes share a MariaDB and a RabbitMQ (scripts/test-services.sh starts them)",
-			mysqlEnv, rabbitEnv)
-	}
-	began := time.Now()
-	step := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
-	bin := buildNimbus(t)
-	step("built")
-	dbURL := freshDatabase(t, mysqlURL)
-	transport := freshVhost(t, rabbitURL)
-	ports := freePorts(t, 5)
-	identityURL := fmt.Sprintf("http://127.0.0.1:%d/v3", ports[0])
-	// conf is a node's configuration: what every node shares, then its own.
-	// The fake driver is named where either section may hold the option.
-	conf := func(computeOpts, more string) string {
-		return fmt.Sprintf(`[DEFAULT]
-transport_url = %s
-my_ip = 127.0.0.1
-bind_host = 127.0.0.1
-compute_driver = fake
-rpc_response_timeout = 20
-
-[compute]
-compute_driver = fake
-report_interval = 1
-service_down_time = 3
-%s
-[keystone_authtoken]
-auth_url = %s
-username = nova
-password = %s
-%s`, transport, computeOpts, identityURL, servicePassword, more)
-	}
-
-	ctlDir := t.TempDir()
-	ctlConf := writeFile(t, ctlDir, "nimbus.conf", conf(fmt.Sprintf("bind_port = %d", ports[3]), fmt.Sprintf(`
-[database]
-connection = %s
-
-[identity]
-bind_port = %d
-password_hash_rounds = 4
-
-[image]
-bind_port = %d
-
-[placement]
-bind_port = %d
-
-[vnc]
-novncproxy_host = 127.0.0.1
-novncproxy_port = %d
-
-[quota]
-instances = -1
-cores = -1
-ram = -1
-`, dbURL, ports[0], ports[1], ports[2], ports[4])))
-	startController := func() *process {
-		p := start(t, bin, "ctl", "serve", "--role", "controller", "--host", "ctl", "--config-file", ctlConf,
-			"--state-dir", ctlDir, "--admin-password", adminPassword)
-		p.waitReady(t, 90*time.Second)
-		return p
-	}
-	ctl := startController()
-	step("controller ready")
-
-	computes := map[string]*process{}
-	for _, host := range []string{"cmp1", "cmp2"} {
-		dir := t.TempDir()
-		path := writeFile(t, dir, "nimbus.conf", conf("", ""))
-		computes[host] = start(t, bin, host, "serve", "--role", "compute", "--host", host, "--config-file", path,
-			"--state-dir", dir)
-	}
-
-	c := newClients(t, identityURL)
-	ids := c.waitComputes(t, map[string]string{"cmp1": "up", "cmp2": "up"})
-	step("both compute nodes up")
+	requireServers(t)
+	cl := startCluster(t, clusterOptions{driver: "fake"})
+	ctl, computes, c, ids, step, startController := cl.ctl, cl.computes, cl.clients, cl.ids, cl.step, cl.startController
 	flavor := c.newFlavor(t)
 	image := c.newImage(t)
 
@@ -171,7 +95,7 @@ ram = -1
 	step("controller stopped")
 	ctl = startController()
 	step("controller restarted")
-	c = newClients(t, identityURL)
+	c = newClients(t, cl.identityURL)
 	after := c.waitComputes(t, map[string]string{"cmp1": "up", "cmp2": "down"})
 	for host, id := range ids {
 		if after[host] != id {
@@ -194,6 +118,129 @@ ram = -1
 		t.Errorf("a server landed on %s after the restart; want cmp1, the one live host", host)
 	}
 	step("a server booted on cmp1 after the restart")
+}
+
+// requireServers skips a test without the MariaDB and RabbitMQ its
+// processes share.
+func requireServers(t *testing.T) {
+	t.Helper()
+	if os.Getenv(mysqlEnv) == "" || os.Getenv(rabbitEnv) == "" {
+		t.Skipf("%s and %s must both be set: the processes share a MariaDB and a RabbitMQ (scripts/test-services.sh starts them)",
+			mysqlEnv, rabbitEnv)
+	}
+}
+
+// clusterOptions shape the compute nodes of a cluster.
+type clusterOptions struct {
+	// driver is the compute nodes' compute_driver.
+	driver string
+	// computeConf is more configuration of every compute node.
+	computeConf string
+	// stateDir is a compute node's state folder; nil: a temporary one.
+	stateDir func(host string) string
+}
+
+// cluster is a controller and two compute nodes, cmp1 and cmp2, each its
+// own process of the binary, on a database and a virtual host of the
+// test's own.
+type cluster struct {
+	ctl             *process
+	startController func() *process
+	computes        map[string]*process
+	clients         *clients
+	identityURL     string
+	// ids are the compute services' ids by host.
+	ids map[string]string
+	// step logs what is done, with the time since the start.
+	step func(what string)
+}
+
+// startCluster builds the binary, starts the controller and both compute
+// nodes, and waits until both nodes are up.
+func startCluster(t *testing.T, o clusterOptions) *cluster {
+	t.Helper()
+	mysqlURL, rabbitURL := os.Getenv(mysqlEnv), os.Getenv(rabbitEnv)
+	began := time.Now()
+	cl := &cluster{computes: map[string]*process{}}
+	cl.step = func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
+	bin := buildNimbus(t)
+	cl.step("built")
+	dbURL := freshDatabase(t, mysqlURL)
+	transport := freshVhost(t, rabbitURL)
+	ports := freePorts(t, 5)
+	identityURL := fmt.Sprintf("http://127.0.0.1:%d/v3", ports[0])
+	cl.identityURL = identityURL
+	// conf is a node's configuration: what every node shares, then its own.
+	// The driver (fake on the controller, which runs no guests) is named
+	// where either section may hold the option.
+	conf := func(driver, computeOpts, more string) string {
+		return fmt.Sprintf(`[DEFAULT]
+transport_url = %s
+my_ip = 127.0.0.1
+bind_host = 127.0.0.1
+compute_driver = %s
+rpc_response_timeout = 20
+
+[compute]
+compute_driver = %s
+report_interval = 1
+service_down_time = 3
+%s
+[keystone_authtoken]
+auth_url = %s
+username = nova
+password = %s
+%s`, transport, driver, driver, computeOpts, identityURL, servicePassword, more)
+	}
+
+	ctlDir := t.TempDir()
+	ctlConf := writeFile(t, ctlDir, "nimbus.conf", conf("fake", fmt.Sprintf("bind_port = %d", ports[3]), fmt.Sprintf(`
+[database]
+connection = %s
+
+[identity]
+bind_port = %d
+password_hash_rounds = 4
+
+[image]
+bind_port = %d
+
+[placement]
+bind_port = %d
+
+[vnc]
+novncproxy_host = 127.0.0.1
+novncproxy_port = %d
+
+[quota]
+instances = -1
+cores = -1
+ram = -1
+`, dbURL, ports[0], ports[1], ports[2], ports[4])))
+	cl.startController = func() *process {
+		p := start(t, bin, "ctl", "serve", "--role", "controller", "--host", "ctl", "--config-file", ctlConf,
+			"--state-dir", ctlDir, "--admin-password", adminPassword)
+		p.waitReady(t, 90*time.Second)
+		return p
+	}
+	cl.ctl = cl.startController()
+	cl.step("controller ready")
+
+	for _, host := range []string{"cmp1", "cmp2"} {
+		dir := t.TempDir()
+		state := dir
+		if o.stateDir != nil {
+			state = o.stateDir(host)
+		}
+		path := writeFile(t, dir, "nimbus.conf", conf(o.driver, "", o.computeConf))
+		cl.computes[host] = start(t, bin, host, "serve", "--role", "compute", "--host", host, "--config-file", path,
+			"--state-dir", state)
+	}
+
+	cl.clients = newClients(t, identityURL)
+	cl.ids = cl.clients.waitComputes(t, map[string]string{"cmp1": "up", "cmp2": "up"})
+	cl.step("both compute nodes up")
+	return cl
 }
 
 // buildNimbus builds the binary under test.

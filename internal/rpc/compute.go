@@ -1,5 +1,7 @@
 package rpc
 
+import "encoding/json"
+
 // The compute agent's interface, served by each agent on compute.<host>.
 // The API casts power actions and deletes straight to the instance's host,
 // as nova's compute API does; the conductor casts builds. Version history:
@@ -14,7 +16,10 @@ package rpc
 //	1.1: shelve_instance, shelve_offload_instance, unshelve_instance,
 //	     rescue_instance, unrescue_instance, backup_instance,
 //	     get_instance_diagnostics.
-var ComputeVersion = V(1, 1)
+//	1.2: pre_live_migration answers the destination's migrate data, which
+//	     the source's driver needs to reach it;
+//	     live_migration_force_complete, live_migration_abort.
+var ComputeVersion = V(1, 2)
 
 // NamespaceCompute is the compute agent's namespace.
 const NamespaceCompute = "compute"
@@ -85,10 +90,29 @@ var FinishRevertMigration = Method[FinishRevertRequest, InstanceState]{
 var LiveMigration = Method[LiveMigrationRequest, None]{
 	Namespace: NamespaceCompute, Name: "live_migration", Version: V(1, 0)}
 
-// PreLiveMigration readies a destination for an incoming instance (a call
-// from the source host).
-var PreLiveMigration = Method[InstanceSpec, None]{
-	Namespace: NamespaceCompute, Name: "pre_live_migration", Version: V(1, 0)}
+// PreLiveMigration readies a destination for an incoming instance and
+// answers how the source sends it there (a call from the source host).
+var PreLiveMigration = Method[InstanceSpec, PreLiveMigrationReply]{
+	Namespace: NamespaceCompute, Name: "pre_live_migration", Version: V(1, 2)}
+
+// PreLiveMigrationReply is the destination's migrate data (nova's
+// migrate_data): a JSON document of the destination's virt driver, which
+// the source hands to its own driver unread.
+type PreLiveMigrationReply struct {
+	MigrateData json.RawMessage `json:"migrate_data"`
+}
+
+// LiveMigrationForceComplete asks the source host of a live migration under
+// way to make it complete now, pausing the guest (a cast from the compute
+// API).
+var LiveMigrationForceComplete = Method[InstanceRequest, None]{
+	Namespace: NamespaceCompute, Name: "live_migration_force_complete", Version: V(1, 2)}
+
+// LiveMigrationAbort asks the source host of a live migration to cancel
+// it; the instance stays there and the migration ends cancelled (a cast
+// from the compute API).
+var LiveMigrationAbort = Method[InstanceRequest, None]{
+	Namespace: NamespaceCompute, Name: "live_migration_abort", Version: V(1, 2)}
 
 // PostLiveMigration lets the destination take over a migrated instance (a
 // call from the source host).

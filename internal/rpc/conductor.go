@@ -11,7 +11,8 @@ package rpc
 //	     instance_destroyed, sync_power_states, service_update.
 //	1.1: unshelve_instance, instance_shelved, instance_unshelved,
 //	     shelved_instances.
-var ConductorVersion = V(1, 1)
+//	1.2: live_migration_done tells a cancelled live migration apart.
+var ConductorVersion = V(1, 2)
 
 // NamespaceConductor is the conductor's namespace.
 const NamespaceConductor = "conductor"
@@ -78,9 +79,9 @@ var LiveMigrateInstance = Method[LiveMigrateRequest, None]{
 // LiveMigrationDone reports the end of a live migration from its source
 // host: on success the instance is the destination's and the source's
 // allocation goes; on failure the destination's claim goes and the
-// instance stays, with a fault.
+// instance stays, with a fault; cancelled, it stays without one.
 var LiveMigrationDone = Method[LiveMigrationResult, None]{
-	Namespace: NamespaceConductor, Name: "live_migration_done", Version: V(1, 0)}
+	Namespace: NamespaceConductor, Name: "live_migration_done", Version: V(1, 2)}
 
 // EvacuateInstance rebuilds an instance of a dead host on another one (a
 // cast from the compute API).
@@ -102,6 +103,9 @@ type LiveMigrationResult struct {
 	Source       string   `json:"source"`
 	Dest         HostNode `json:"dest"`
 	Error        string   `json:"error,omitempty"`
+	// Cancelled: live_migration_abort stopped it (Error says how); the
+	// instance is on the source as it was.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // EvacuateRequest is an evacuation the API recorded.

@@ -94,11 +94,26 @@ type Driver interface {
 	// destination's copy was destroyed, running when powerOn.
 	FinishRevertMigration(ctx context.Context, uuid string, powerOn bool) error
 
-	// PreLiveMigration readies the destination for an incoming instance.
-	PreLiveMigration(ctx context.Context, spec *InstanceSpec) error
-	// LiveMigrate moves a running or paused instance to dest while it runs;
-	// on success the source no longer has it.
-	LiveMigrate(ctx context.Context, uuid, dest string) error
+	// PreLiveMigration readies the destination for an incoming instance
+	// and returns where and how the source sends it (nova's
+	// migrate_data), which the caller carries to the source's LiveMigrate.
+	PreLiveMigration(ctx context.Context, spec *InstanceSpec) (MigrateData, error)
+	// LiveMigrate moves a running or paused instance to dest while it runs,
+	// as data, the destination's PreLiveMigration answer, says; on success
+	// the source no longer has it. Data the driver cannot read fails with
+	// ErrInvalidSpec.
+	LiveMigrate(ctx context.Context, uuid, dest string, data MigrateData) error
+	// LiveMigrationForceComplete makes the live migration of uuid under
+	// way from this host complete now: the guest is paused here so its
+	// memory stops changing (nova's force complete without post-copy), and
+	// runs again at the destination. With no live migration of uuid under
+	// way it fails with ErrNoLiveMigration.
+	LiveMigrationForceComplete(ctx context.Context, uuid string) error
+	// LiveMigrationAbort cancels the live migration of uuid under way from
+	// this host: its LiveMigrate fails with an error matching
+	// ErrLiveMigrationCancelled and the instance stays here as it was. With
+	// no live migration of uuid under way it fails with ErrNoLiveMigration.
+	LiveMigrationAbort(ctx context.Context, uuid string) error
 	// PostLiveMigrationAtDestination takes over the migrated instance at
 	// the destination.
 	PostLiveMigrationAtDestination(ctx context.Context, uuid string) error
@@ -122,6 +137,12 @@ var (
 	ErrInvalidSpec = errors.New("invalid instance spec")
 	// ErrNotSupported: this driver or this instance cannot do that.
 	ErrNotSupported = errors.New("not supported")
+	// ErrNoLiveMigration: no live migration of the instance is under way
+	// from this host (not yet, or no more).
+	ErrNoLiveMigration = errors.New("no live migration of the instance is under way")
+	// ErrLiveMigrationCancelled: LiveMigrationAbort cancelled the live
+	// migration; the instance is on the source as it was.
+	ErrLiveMigrationCancelled = errors.New("live migration cancelled")
 )
 
 // StateError is an operation refused in the instance's current state.

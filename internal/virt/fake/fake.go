@@ -70,6 +70,10 @@ type Driver struct {
 	migrating map[string]*instance
 	// incoming are live migrations announced by PreLiveMigration.
 	incoming map[string]*instance
+	// live are the live migrations held under way from this host, while
+	// holdLive is on.
+	live     map[string]*liveJob
+	holdLive bool
 	images   map[string]*image // by content digest
 	vncPorts map[int]bool
 	faults   []*faultRule
@@ -115,6 +119,7 @@ func New(opts Options) *Driver {
 		instances: map[string]*instance{},
 		migrating: map[string]*instance{},
 		incoming:  map[string]*instance{},
+		live:      map[string]*liveJob{},
 		images:    map[string]*image{},
 		vncPorts:  map[int]bool{},
 		started:   opts.Now().UTC(),

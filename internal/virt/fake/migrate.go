@@ -122,56 +122,6 @@ func (d *Driver) FinishRevertMigration(ctx context.Context, uuid string, powerOn
 	return nil
 }
 
-// PreLiveMigration makes room for the incoming instance, paused until the
-// migration completes.
-func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) error {
-	if err := validateSpec(spec); err != nil {
-		return err
-	}
-	if err := d.enterNamed(ctx, OpPreLiveMigration, spec.Name); err != nil {
-		return err
-	}
-	img, err := d.readImage(spec.Image)
-	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, exists := d.instances[spec.UUID]; exists {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, virt.ErrInstanceExists)
-	}
-	if _, exists := d.incoming[spec.UUID]; exists {
-		return fmt.Errorf("pre live migration of %s: %w: already incoming", spec.UUID, virt.ErrInstanceExists)
-	}
-	d.incoming[spec.UUID] = &instance{spec: copySpec(spec), state: virt.Paused, image: d.holdImage(img)}
-	return nil
-}
-
-// LiveMigrate hands a running or paused instance to dest; the source no
-// longer has it.
-func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
-	if err := d.enter(ctx, OpLiveMigrate, uuid); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	in, ok := d.instances[uuid]
-	if !ok {
-		return virt.NotFound(uuid)
-	}
-	if dest == "" || dest == d.host {
-		return fmt.Errorf("live migrate %s: %w: destination %q is not another host", uuid, virt.ErrInvalidSpec, dest)
-	}
-	allowed := states(virt.Running, virt.Paused)
-	if !slices.Contains(allowed, in.state) {
-		return &virt.StateError{UUID: uuid, Op: "live migrate", State: in.state, Allowed: allowed}
-	}
-	delete(d.instances, uuid)
-	d.forget(in)
-	d.emit(uuid, virt.EventMigrationCompleted)
-	return nil
-}
-
 // PostLiveMigrationAtDestination starts the migrated instance here.
 func (d *Driver) PostLiveMigrationAtDestination(ctx context.Context, uuid string) error {
 	if err := d.enter(ctx, OpPostLiveMigration, uuid); err != nil {

@@ -13,7 +13,7 @@ import (
 // the QEMU driver's benchmark of the same name.
 func BenchmarkSpawnToRunning(b *testing.B) {
 	uri := requireLibvirt(b)
-	d := newDriver(b, uri, "bench", nil)
+	d := newDriver(b, uri, "bench")
 	img := bootSectorImage(b)
 	ctx := b.Context()
 	for i := 0; b.Loop(); i++ {

@@ -78,9 +78,6 @@ type Options struct {
 	// migrations' memory and disks to (nova's
 	// live_migration_inbound_addr); default 127.0.0.1.
 	MigrationAddress string
-	// Peers finds live migrations' destinations; without it live
-	// migration is not supported.
-	Peers Peers
 	// Dial connects to libvirtd; nil dials ConnectionURI over its socket.
 	Dial func(uri string) (Conn, error)
 	// EventBuffer is how many lifecycle events wait for a reader.

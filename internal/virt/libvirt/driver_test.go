@@ -1,9 +1,7 @@
 package libvirt
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -53,31 +51,6 @@ func newFakeDriverWith(t testing.TB, conn *fakeConn, host, state string, change 
 	return d
 }
 
-// peers is the drivers of one test by host, for live migration.
-type peers struct {
-	mu      sync.Mutex
-	drivers map[string]*Driver
-}
-
-func (p *peers) IncomingMigration(ctx context.Context, host, uuid string) (Incoming, error) {
-	p.mu.Lock()
-	d := p.drivers[host]
-	p.mu.Unlock()
-	if d == nil {
-		return Incoming{}, fmt.Errorf("no host %s", host)
-	}
-	return d.IncomingMigration(ctx, uuid)
-}
-
-func (p *peers) add(host string, d *Driver) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drivers == nil {
-		p.drivers = map[string]*Driver{}
-	}
-	p.drivers[host] = d
-}
-
 // perTest keeps one value per test, made by mk.
 func perTest[V any](mk func() V) func(t *testing.T) V {
 	var mu sync.Mutex
@@ -99,17 +72,14 @@ func perTest[V any](mk func() V) func(t *testing.T) V {
 func TestConformanceOnFakeLibvirt(t *testing.T) {
 	requireQEMUImg(t)
 	type hosts struct {
-		peers peers
-		net   fakeNet
+		net fakeNet
 	}
 	of := perTest(func() *hosts { return &hosts{} })
 	virttest.Suite{
 		NewDriver: func(t *testing.T, host string) virt.Driver {
 			h, conn := of(t), newFakeConn()
 			h.net.add("fake://"+host, conn)
-			d := newFakeDriverWith(t, conn, host, "", func(o *Options) { o.Peers, o.LiveMigrationURI = &h.peers, "fake://"+host })
-			h.peers.add(host, d)
-			return d
+			return newFakeDriverWith(t, conn, host, "", func(o *Options) { o.LiveMigrationURI = "fake://" + host })
 		},
 		Image:  func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
 		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},

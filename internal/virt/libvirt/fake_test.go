@@ -21,6 +21,16 @@ type fakeConn struct {
 	net     *fakeNet
 	// createErr, when set, fails every domain start.
 	createErr error
+	// holdMigrations keeps migrations under way, in jobs, until their
+	// domain is suspended (they converge) or their job aborted.
+	holdMigrations bool
+	jobs           map[golibvirt.UUID]*fakeJob
+}
+
+// fakeJob is a migration held under way.
+type fakeJob struct {
+	converge, abort chan struct{}
+	ended           bool
 }
 
 type fakeDom struct {
@@ -265,6 +275,10 @@ func (c *fakeConn) DomainSuspend(dom golibvirt.Domain) error {
 	}
 	d.state = golibvirt.DomainPaused
 	c.event(dom.UUID, golibvirt.DomainEventSuspended)
+	if job := c.jobs[dom.UUID]; job != nil && !job.ended {
+		job.ended = true
+		close(job.converge)
+	}
 	return nil
 }
 
@@ -412,6 +426,26 @@ func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri go
 		c.mu.Unlock()
 		return nil, err
 	}
+	if c.holdMigrations {
+		job := &fakeJob{converge: make(chan struct{}), abort: make(chan struct{})}
+		if c.jobs == nil {
+			c.jobs = map[golibvirt.UUID]*fakeJob{}
+		}
+		c.jobs[dom.UUID] = job
+		c.mu.Unlock()
+		select {
+		case <-job.converge:
+		case <-job.abort:
+		}
+		c.mu.Lock()
+		delete(c.jobs, dom.UUID)
+		select {
+		case <-job.abort:
+			c.mu.Unlock()
+			return nil, golibvirt.Error{Code: uint32(golibvirt.ErrOperationAborted), Message: "migration job: canceled by client"}
+		default:
+		}
+	}
 	state := d.state
 	c.mu.Unlock()
 	moved, err := dst.DomainDefineXMLFlags(destXML, 0)
@@ -435,7 +469,22 @@ func (c *fakeConn) DomainMigratePerform3Params(dom golibvirt.Domain, dconnuri go
 }
 
 func (c *fakeConn) DomainAbortJob(dom golibvirt.Domain) error {
-	return errInvalid("no job is active on the domain")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	job := c.jobs[dom.UUID]
+	if job == nil || job.ended {
+		return errInvalid("no job is active on the domain")
+	}
+	job.ended = true
+	close(job.abort)
+	return nil
+}
+
+// migrating tells whether a migration of the domain is held under way.
+func (c *fakeConn) migrating(uuid golibvirt.UUID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.jobs[uuid] != nil
 }
 
 // memKiB is a memory size in KiB.

@@ -24,6 +24,8 @@ type instance struct {
 	reported virt.PowerState
 	// gone is set once the instance left the driver's maps.
 	gone bool
+	// live is the live migration under way from this host, if any.
+	live *liveJob
 }
 
 // record is what instance.json keeps: the instance as spawned and what

@@ -91,20 +91,17 @@ func stateDir(t testing.TB) string {
 
 // newDriver is an initialized driver of TCG domains for host in its own
 // state folder, destroying its instances when the test ends.
-func newDriver(t testing.TB, uri, host string, p *peers) *Driver {
+func newDriver(t testing.TB, uri, host string) *Driver {
 	t.Helper()
 	// TCG unless $NIMBUS_TEST_LIBVIRT_VIRT_TYPE says kvm: nested KVM is
 	// not always fit to run guests. The boot sector guest ignores the
 	// power button: short waits for it.
 	virtType := cmp.Or(os.Getenv("NIMBUS_TEST_LIBVIRT_VIRT_TYPE"), "qemu")
-	d := New(Options{StateDir: stateDir(t), ConnectionURI: uri, VirtType: virtType, LiveMigrationURI: uri, Peers: p,
+	d := New(Options{StateDir: stateDir(t), ConnectionURI: uri, VirtType: virtType, LiveMigrationURI: uri,
 		SoftRebootTimeout: time.Second, CleanShutdownTimeout: 100 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := d.Init(t.Context(), host); err != nil {
 		t.Fatalf("init: %v", err)
-	}
-	if p != nil {
-		p.add(host, d)
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -204,7 +201,6 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		skip["LiveMigration"] = "no second libvirtd: " + err.Error()
 	}
-	of := perTest(func() *peers { return &peers{} })
 	virttest.Suite{
 		NewDriver: func(t *testing.T, host string) virt.Driver {
 			// h2, the other host of migrations, has its own libvirtd.
@@ -212,7 +208,7 @@ func TestConformance(t *testing.T) {
 			if host == "h2" && peer != "" {
 				u = peer
 			}
-			return bootedDriver{newDriver(t, u, host, of(t))}
+			return bootedDriver{newDriver(t, u, host)}
 		},
 		Image:  func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
 		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
@@ -223,7 +219,7 @@ func TestConformance(t *testing.T) {
 func TestGuestBootsAndShowsItsBanner(t *testing.T) {
 	t.Parallel()
 	uri := requireLibvirt(t)
-	d := newDriver(t, uri, "h1", nil)
+	d := newDriver(t, uri, "h1")
 	spec := &virt.InstanceSpec{UUID: "b0000000-0000-4000-8000-000000000001", Name: "instance-b0000001", ProjectID: "p",
 		Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t), ConfigDrive: true}
 	if err := d.Spawn(t.Context(), spec); err != nil {
@@ -280,7 +276,7 @@ func TestGuestFromDiskImage(t *testing.T) {
 	t.Parallel()
 	uri := requireLibvirt(t)
 	dir := testImage(t)
-	d := newDriver(t, uri, "h1", nil)
+	d := newDriver(t, uri, "h1")
 	ctx := t.Context()
 	spec := &virt.InstanceSpec{UUID: "d0000000-0000-4000-8000-000000000001", Name: "instance-d0000001", Hostname: "tiny", ProjectID: "p",
 		Flavor:      virt.Flavor{VCPUs: 1, MemoryMB: 128, RootGB: 1},
@@ -320,7 +316,7 @@ func TestGuestFromDiskImage(t *testing.T) {
 func TestRescueBootsTheRescueImage(t *testing.T) {
 	t.Parallel()
 	uri := requireLibvirt(t)
-	d := newDriver(t, uri, "h1", nil)
+	d := newDriver(t, uri, "h1")
 	ctx := t.Context()
 	spec := &virt.InstanceSpec{UUID: "b0000000-0000-4000-8000-00000000a001", Name: "instance-b000a001", ProjectID: "p",
 		Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t)}
@@ -364,7 +360,7 @@ func TestRescueBootsTheRescueImage(t *testing.T) {
 func TestDiagnosticsOfARunningGuest(t *testing.T) {
 	t.Parallel()
 	uri := requireLibvirt(t)
-	d := newDriver(t, uri, "h1", nil)
+	d := newDriver(t, uri, "h1")
 	ctx := t.Context()
 	spec := &virt.InstanceSpec{UUID: "b0000000-0000-4000-8000-00000000a002", Name: "instance-b000a002", ProjectID: "p",
 		Flavor: virt.Flavor{VCPUs: 2, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t)}

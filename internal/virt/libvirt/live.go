@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -15,100 +16,108 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/virt/disk"
 )
 
-// Peers finds where another host's driver takes a live migration.
-type Peers interface {
-	// IncomingMigration is how host's libvirtd, readied for uuid by
-	// PreLiveMigration there, takes the migration.
-	IncomingMigration(ctx context.Context, host, uuid string) (Incoming, error)
-}
-
-// Incoming is where a destination takes a live migration.
+// Incoming is where a destination takes a live migration: the driver's
+// virt.MigrateData, from the destination's PreLiveMigration to the
+// source's LiveMigrate.
 type Incoming struct {
 	// URI is the destination libvirtd, as the source's libvirtd dials it.
-	URI string
+	URI string `json:"uri"`
 	// MigrationURI is where the source's QEMU sends memory and disks
-	// (tcp://address).
-	MigrationURI string
+	// (tcp://address); empty lets libvirt choose.
+	MigrationURI string `json:"migration_uri,omitempty"`
 	// Dir is the destination's instance folder, where the domain's disks,
 	// config drive and console log are there.
-	Dir string
+	Dir string `json:"dir"`
 	// VNCListen is where the guest's VNC server listens there.
-	VNCListen string
+	VNCListen string `json:"vnc_listen,omitempty"`
 	// Disks are the target devices whose content travels; the others
 	// (the config drive) the destination made itself.
-	Disks []string
+	Disks []string `json:"disks"`
 	// Full copies the disks whole rather than their top layer: the
 	// destination's ephemeral and swap bases differ from the source's.
-	Full bool
+	Full bool `json:"full,omitempty"`
+}
+
+// validate checks an Incoming read from another host.
+func (t Incoming) validate() error {
+	switch {
+	case t.URI == "":
+		return fmt.Errorf("%w: the destination names no libvirtd to migrate to", virt.ErrInvalidSpec)
+	case !filepath.IsAbs(t.Dir):
+		return fmt.Errorf("%w: the destination's instance folder %q is no absolute path", virt.ErrInvalidSpec, t.Dir)
+	case len(t.Disks) == 0 || slices.Contains(t.Disks, ""):
+		return fmt.Errorf("%w: the destination takes no disks (%q)", virt.ErrInvalidSpec, t.Disks)
+	case t.MigrationURI != "" && !strings.HasPrefix(t.MigrationURI, "tcp://"):
+		return fmt.Errorf("%w: the destination's migration uri %q is not tcp://", virt.ErrInvalidSpec, t.MigrationURI)
+	}
+	return nil
 }
 
 // PreLiveMigration readies this host for an incoming instance: its
 // folder with fresh disks on this host's base of the image, its kernel and
-// config drive. IncomingMigration tells the source where to send it.
-func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) error {
+// config drive. The MigrateData it returns, an Incoming, tells the source
+// where to send it.
+func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) (virt.MigrateData, error) {
 	if err := validateSpec(spec); err != nil {
-		return err
+		return nil, err
 	}
 	in, end, err := d.reserve(d.incoming, spec)
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	defer end()
 	r := &reverter{}
 	defer r.revert()
 	r.add(func() { d.unreserve(d.incoming, in) })
 	if err := d.makeDir(in, r); err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	b, err := d.disks.EnsureBase(ctx, in.rec.Spec.Image)
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	if err := d.disks.MakeDisks(ctx, in.dir, in.rec.Spec.Flavor, in.rec.Spec.Image.ID, b); err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	if err := d.prepareFiles(ctx, in); err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+	}
+	data, err := virt.NewMigrateData(d.incomingOf(in))
+	if err != nil {
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	r.done()
-	return nil
+	return data, nil
 }
 
-// IncomingMigration is how this host takes the live migration of uuid
-// that PreLiveMigration readied; the source's driver asks it through
-// Peers.
-func (d *Driver) IncomingMigration(ctx context.Context, uuid string) (Incoming, error) {
-	d.mu.Lock()
-	in, ok := d.incoming[uuid]
-	d.mu.Unlock()
-	if !ok {
-		return Incoming{}, fmt.Errorf("incoming migration of %s: %w: no live migration of it is expected here", uuid, virt.ErrInstanceNotFound)
+// incomingOf is how this host takes the live migration of in: through
+// this host's libvirtd and migration address, into in's folder.
+func (d *Driver) incomingOf(in *instance) Incoming {
+	inc := Incoming{URI: d.opts.LiveMigrationURI, Dir: in.dir, VNCListen: d.opts.VNCListen, Disks: []string{"vda"}}
+	if d.opts.MigrationAddress != "" {
+		inc.MigrationURI = "tcp://" + d.opts.MigrationAddress
 	}
-	inc := Incoming{URI: d.opts.LiveMigrationURI, MigrationURI: "tcp://" + d.opts.MigrationAddress, Dir: in.dir, VNCListen: d.opts.VNCListen,
-		Disks: []string{"vda"}}
 	for _, f := range []struct{ file, dev string }{{disk.FileEphemeral, "vdb"}, {disk.FileSwap, "vdc"}} {
 		if in.hasFile(f.file) {
 			inc.Disks = append(inc.Disks, f.dev)
 			inc.Full = true
 		}
 	}
-	return inc, nil
+	return inc
 }
 
 // LiveMigrate moves a running or paused instance to dest while it runs,
 // libvirt to libvirt (peer to peer): the disks are copied over NBD (the
 // root disk's top layer only, since both hosts have the image's base)
 // while the guest runs, then its memory follows; the destination defines
-// the domain, and the source undefines it and removes its folder.
-func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
+// the domain, and the source undefines it and removes its folder. data is
+// the destination's Incoming.
+func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.MigrateData) error {
 	in, end, err := d.begin(ctx, d.instances, uuid)
 	if err != nil {
 		return fmt.Errorf("live migrate %s: %w", uuid, err)
 	}
 	defer end()
-	if d.opts.Peers == nil {
-		return fmt.Errorf("live migrate %s: %w: live migration needs the driver's peers", uuid, virt.ErrNotSupported)
-	}
 	state, err := d.state(in)
 	if err != nil {
 		return fmt.Errorf("live migrate %s: %w", uuid, err)
@@ -117,8 +126,11 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	if !contains(allowed, state) {
 		return &virt.StateError{UUID: uuid, Op: "live migrate", State: state, Allowed: allowed}
 	}
-	target, err := d.opts.Peers.IncomingMigration(ctx, dest, uuid)
-	if err != nil {
+	var target Incoming
+	if err := data.Decode(&target); err != nil {
+		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
+	}
+	if err := target.validate(); err != nil {
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	conn, err := d.connection()
@@ -150,22 +162,7 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	for _, dev := range target.Disks {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamMigrateDisks, Value: *golibvirt.NewTypedParamValueString(dev)})
 	}
-	// The call returns when the migration ends; an ended ctx aborts it,
-	// and the guest goes on running here.
-	done := make(chan error, 1)
-	go func() {
-		_, err := conn.DomainMigratePerform3Params(domainOf(in), golibvirt.OptString{target.URI}, params, nil, flags)
-		done <- err
-	}()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		if aerr := conn.DomainAbortJob(domainOf(in)); aerr != nil {
-			d.log.WarnContext(ctx, "abort a live migration", "instance_uuid", uuid, "error", aerr)
-		}
-		err = errors.Join(ctx.Err(), <-done)
-	}
-	if err != nil {
+	if err := d.perform(ctx, conn, in, target.URI, params, flags); err != nil {
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	d.mu.Lock()

@@ -18,7 +18,7 @@ import (
 // base image, overlay, QEMU started paused, monitor, cont. The guest is
 // the boot sector one, so its boot costs nothing after.
 func BenchmarkSpawnToRunning(b *testing.B) {
-	d := newDriver(b, "bench", nil, nil)
+	d := newDriver(b, "bench", nil)
 	img := bootSectorImage(b)
 	ctx := b.Context()
 	for i := 0; b.Loop(); i++ {
@@ -51,7 +51,7 @@ func BenchmarkBootToBanner(b *testing.B) {
 
 	driverBoot := func(img virt.ImageRef) func(b *testing.B) {
 		return func(b *testing.B) {
-			d := newDriver(b, "bench", nil, func(o *Options) { o.Images = images })
+			d := newDriver(b, "bench", func(o *Options) { o.Images = images })
 			ctx := b.Context()
 			for i := 0; b.Loop(); i++ {
 				spec := testSpec(fmt.Sprintf("b2000000-0000-4000-8000-%012d", i), img)

@@ -38,24 +38,6 @@ type ImageFetcher interface {
 	Download(ctx context.Context, imageID string) (io.ReadCloser, error)
 }
 
-// Peers finds where another host's driver waits for a live migration.
-type Peers interface {
-	// IncomingMigration is where host's QEMU for uuid, made ready by
-	// PreLiveMigration there, takes the migration stream and the disks.
-	IncomingMigration(ctx context.Context, host, uuid string) (Incoming, error)
-}
-
-// Incoming is where a destination takes a live migration.
-type Incoming struct {
-	// Migration is the host:port of QEMU's incoming migration listener.
-	Migration string
-	// NBD is the host:port of the NBD server exporting the destination's
-	// disks, which the source mirrors its disks into.
-	NBD string
-	// Disks are the exported drive ids.
-	Disks []string
-}
-
 // Options configure the driver.
 type Options struct {
 	// StateDir holds instances/ (nova's state_path).
@@ -74,6 +56,9 @@ type Options struct {
 	// MigrationListen is the address incoming live migrations and their
 	// disk copies listen on (nova's live_migration_inbound_addr).
 	MigrationListen string
+	// LiveMigrationBandwidth caps a live migration's memory transfer, in
+	// bytes per second, until it is forced to complete; 0 is no cap.
+	LiveMigrationBandwidth int64
 	// KeepQcow2Bases keeps qcow2 images as qcow2 base files; by default
 	// every base is converted to raw, as nova's force_raw_images.
 	KeepQcow2Bases bool
@@ -91,9 +76,6 @@ type Options struct {
 	NoSandbox bool
 	// Images fetches kernels and ramdisks; without it such images fail.
 	Images ImageFetcher
-	// Peers resolves live migration destinations; without it live
-	// migration is not supported.
-	Peers Peers
 	// EventBuffer is how many lifecycle events wait for a reader.
 	EventBuffer int
 	// Now is the clock; nil is time.Now.

@@ -64,7 +64,7 @@ func TestChooseAccelKeepsItsFinding(t *testing.T) {
 
 func TestDisksGrowWithTheFlavor(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", nil, nil)
+	d := newDriver(t, "h1", nil)
 	ctx := t.Context()
 	spec := testSpec("a0000000-0000-4000-8000-000000000001", bootSectorImage(t))
 	spec.Flavor.EphemeralGB, spec.Flavor.SwapMB = 1, 64
@@ -136,7 +136,7 @@ func TestDisksGrowWithTheFlavor(t *testing.T) {
 
 func TestEventsOfWhatHappensOutsideTheDriver(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", nil, nil)
+	d := newDriver(t, "h1", nil)
 	ctx := t.Context()
 	spec := testSpec("b0000000-0000-4000-8000-000000000001", bootSectorImage(t))
 	if err := d.Spawn(ctx, spec); err != nil {
@@ -177,7 +177,7 @@ func TestEventsOfWhatHappensOutsideTheDriver(t *testing.T) {
 func TestRestartAdoptsEveryInstance(t *testing.T) {
 	t.Parallel()
 	state := stateDir(t)
-	d := newDriver(t, "h1", nil, func(o *Options) { o.StateDir = state })
+	d := newDriver(t, "h1", func(o *Options) { o.StateDir = state })
 	ctx := t.Context()
 	img := bootSectorImage(t)
 	stopped := testSpec("90000000-0000-4000-8000-000000000001", img)
@@ -201,7 +201,7 @@ func TestRestartAdoptsEveryInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d2 := newDriver(t, "h1", nil, func(o *Options) { o.StateDir = state })
+	d2 := newDriver(t, "h1", func(o *Options) { o.StateDir = state })
 	want := map[string]virt.PowerState{stopped.UUID: virt.Shutdown, running.UUID: virt.Running,
 		suspended.UUID: virt.Suspended, paused.UUID: virt.Paused}
 	list, err := d2.ListInstances(ctx)
@@ -261,8 +261,8 @@ func killPid(pid int) error {
 
 func TestBaseImages(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", nil, nil)
-	keep := newDriver(t, "h1", nil, func(o *Options) { o.KeepQcow2Bases = true })
+	d := newDriver(t, "h1", nil)
+	keep := newDriver(t, "h1", func(o *Options) { o.KeepQcow2Bases = true })
 	ctx := t.Context()
 	dir := t.TempDir()
 	raw := bootSectorImage(t)

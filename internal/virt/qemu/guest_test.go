@@ -70,7 +70,7 @@ func TestGuestFromDiskImage(t *testing.T) {
 	t.Parallel()
 	dir := testImage(t)
 	state := stateDir(t)
-	d := newDriver(t, "h1", nil, func(o *Options) { o.StateDir = state })
+	d := newDriver(t, "h1", func(o *Options) { o.StateDir = state })
 	ctx := t.Context()
 	spec := testSpec("d0000000-0000-4000-8000-000000000001", virt.ImageRef{ID: "tiny-disk", DiskFormat: "qcow2", Path: filepath.Join(dir, "disk.qcow2")})
 	spec.Flavor.MemoryMB = 128
@@ -135,7 +135,7 @@ func TestGuestFromDiskImage(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d2 := newDriver(t, "h1", nil, func(o *Options) { o.StateDir = state })
+	d2 := newDriver(t, "h1", func(o *Options) { o.StateDir = state })
 	if got, err := d2.GetInfo(ctx, spec.UUID); err != nil || got.State != virt.Running {
 		t.Fatalf("adopted instance: %+v, %v", got, err)
 	}
@@ -171,9 +171,8 @@ func TestGuestFromKernelAndRamdiskMigratesLive(t *testing.T) {
 	t.Parallel()
 	dir := testImage(t)
 	images := files{"kernel-1": filepath.Join(dir, "vmlinuz"), "ramdisk-1": filepath.Join(dir, "initrd.img")}
-	p := &peers{}
-	src := newDriver(t, "h1", p, func(o *Options) { o.Images = images })
-	dst := newDriver(t, "h2", p, func(o *Options) { o.Images = images })
+	src := newDriver(t, "h1", func(o *Options) { o.Images = images })
+	dst := newDriver(t, "h2", func(o *Options) { o.Images = images })
 	ctx := t.Context()
 	root := filepath.Join(t.TempDir(), "root.img")
 	if err := os.WriteFile(root, make([]byte, 1<<20), 0o600); err != nil {
@@ -206,10 +205,11 @@ func TestGuestFromKernelAndRamdiskMigratesLive(t *testing.T) {
 	}
 
 	start = time.Now()
-	if err := dst.PreLiveMigration(ctx, spec); err != nil {
+	data, err := dst.PreLiveMigration(ctx, spec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.LiveMigrate(ctx, spec.UUID, "h2"); err != nil {
+	if err := src.LiveMigrate(ctx, spec.UUID, "h2", data); err != nil {
 		t.Fatal(err)
 	}
 	if err := dst.PostLiveMigrationAtDestination(ctx, spec.UUID); err != nil {

@@ -32,9 +32,8 @@ type instance struct {
 	reported virt.PowerState
 	// gone is set once the instance left the driver's maps.
 	gone bool
-	// incoming is where an instance PreLiveMigration readied takes the
-	// migration.
-	incoming *Incoming
+	// live is the live migration under way from this host, if any.
+	live *liveJob
 }
 
 // record is what instance.json keeps: the instance as spawned, and how its

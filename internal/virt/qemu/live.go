@@ -18,39 +18,68 @@ import (
 // transfer each.
 const liveMigrationTimeout = 30 * time.Minute
 
+// Incoming is where a destination takes a live migration: the driver's
+// virt.MigrateData, from the destination's PreLiveMigration to the
+// source's LiveMigrate.
+type Incoming struct {
+	// Migration is the host:port of QEMU's incoming migration listener.
+	Migration string `json:"migration"`
+	// NBD is the host:port of the NBD server exporting the destination's
+	// disks, which the source mirrors its disks into.
+	NBD string `json:"nbd"`
+	// Disks are the exported drive ids.
+	Disks []string `json:"disks"`
+}
+
+// validate checks an Incoming read from another host: both addresses are
+// host:port with a port, and the disks are named.
+func (t Incoming) validate() error {
+	for _, a := range []struct{ what, addr string }{{"migration listener", t.Migration}, {"nbd server", t.NBD}} {
+		host, port, err := net.SplitHostPort(a.addr)
+		if err != nil || host == "" || port == "" || port == "0" {
+			return fmt.Errorf("%w: the destination's %s %q is no host:port", virt.ErrInvalidSpec, a.what, a.addr)
+		}
+	}
+	if len(t.Disks) == 0 || slices.Contains(t.Disks, "") {
+		return fmt.Errorf("%w: the destination exports no disks (%q)", virt.ErrInvalidSpec, t.Disks)
+	}
+	return nil
+}
+
 // PreLiveMigration readies this host for an incoming instance: its folder,
 // fresh disks on this host's base of the image, and a QEMU waiting for the
 // migration stream (-incoming) whose NBD server takes the source's disk
-// writes. IncomingMigration tells the source where.
-func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) error {
+// writes. The MigrateData it returns, an Incoming, tells the source where.
+func (d *Driver) PreLiveMigration(ctx context.Context, spec *virt.InstanceSpec) (virt.MigrateData, error) {
 	if err := validateSpec(spec); err != nil {
-		return err
+		return nil, err
 	}
 	in, end, err := d.reserve(ctx, d.incoming, spec)
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	defer end()
 	r := &reverter{}
 	defer r.revert()
 	r.add(func() { d.unreserve(d.incoming, in) })
 	if err := d.create(ctx, in, r); err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	p, err := d.launch(ctx, in, "defer")
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
 	r.add(func() { d.stopProcess(in, p) })
 	target, err := d.listenIncoming(ctx, in, p)
 	if err != nil {
-		return fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
 	}
-	d.mu.Lock()
-	in.incoming = &target
-	d.mu.Unlock()
+	data, err := virt.NewMigrateData(target)
+	if err != nil {
+		return nil, fmt.Errorf("pre live migration of %s: %w", spec.UUID, err)
+	}
 	r.done()
-	return nil
+	return data, nil
 }
 
 // listenIncoming opens the migration listener and exports the writable
@@ -109,26 +138,13 @@ func freePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// IncomingMigration is where the QEMU that PreLiveMigration started for
-// uuid takes the migration; the source's driver asks it through Peers.
-func (d *Driver) IncomingMigration(ctx context.Context, uuid string) (Incoming, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	in, ok := d.incoming[uuid]
-	if !ok || in.incoming == nil {
-		return Incoming{}, fmt.Errorf("incoming migration: %w", virt.NotFound(uuid))
-	}
-	t := *in.incoming
-	t.Disks = slices.Clone(t.Disks)
-	return t, nil
-}
-
 // LiveMigrate moves a running or paused instance to dest while it runs:
 // its disks are mirrored into the destination's NBD exports (the root
 // disk's top layer only, since both hosts have the image's base), then its
 // memory follows over QEMU's migration stream; once the copy is done the
-// source QEMU quits and its folder goes.
-func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
+// source QEMU quits and its folder goes. data is the destination's
+// Incoming.
+func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string, data virt.MigrateData) error {
 	in, end, err := d.begin(ctx, d.instances, uuid)
 	if err != nil {
 		return fmt.Errorf("live migrate %s: %w", uuid, err)
@@ -144,15 +160,22 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 	if !slices.Contains(allowed, state) {
 		return &virt.StateError{UUID: uuid, Op: "live migrate", State: state, Allowed: allowed}
 	}
-	if d.opts.Peers == nil {
-		return fmt.Errorf("live migrate %s: %w: no way to reach other hosts' drivers is configured", uuid, virt.ErrNotSupported)
+	var target Incoming
+	if err := data.Decode(&target); err != nil {
+		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
-	target, err := d.opts.Peers.IncomingMigration(ctx, dest, uuid)
-	if err != nil {
-		return fmt.Errorf("live migrate %s: find the destination: %w", uuid, err)
+	if err := target.validate(); err != nil {
+		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	start := time.Now()
-	if err := d.migrateLive(ctx, in, p, target); err != nil {
+	job, mctx := d.startLive(ctx, in, p)
+	err = d.migrateLive(mctx, in, p, target, job)
+	d.endLive(in, job)
+	if err != nil {
+		d.resumeForced(ctx, in, p, job)
+		if job.aborted.Load() {
+			return fmt.Errorf("live migrate %s to %s: %w (%v)", uuid, dest, virt.ErrLiveMigrationCancelled, err)
+		}
 		return fmt.Errorf("live migrate %s to %s: %w", uuid, dest, err)
 	}
 	p.quit(ctx)
@@ -171,7 +194,7 @@ func (d *Driver) LiveMigrate(ctx context.Context, uuid, dest string) error {
 
 // migrateLive copies disks and memory; on failure the source guest keeps
 // running as it was.
-func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, target Incoming) error {
+func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, target Incoming, job *liveJob) error {
 	var mirrors []string
 	cancelMirrors := func() {
 		cctx := context.WithoutCancel(ctx)
@@ -219,7 +242,8 @@ func (d *Driver) migrateLive(ctx context.Context, in *instance, p *process, targ
 		cancelMirrors()
 		return fmt.Errorf("copy the disks: %w", err)
 	}
-	if err := p.qmp.MigrateSetParameters(ctx, map[string]any{"max-bandwidth": int64(1) << 40, "downtime-limit": 300}); err != nil {
+	d.log.InfoContext(ctx, "live migration: disks in sync, memory transfer starts", "instance_uuid", in.rec.Spec.UUID)
+	if err := job.setBandwidth(ctx, d.opts.LiveMigrationBandwidth); err != nil {
 		cancelMirrors()
 		return err
 	}
@@ -294,7 +318,6 @@ func (d *Driver) PostLiveMigrationAtDestination(ctx context.Context, uuid string
 	}
 	d.mu.Lock()
 	delete(d.incoming, uuid)
-	in.incoming = nil
 	d.instances[uuid] = in
 	in.state = virt.Running
 	d.emit(in, virt.EventResumed)

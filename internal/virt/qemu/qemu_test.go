@@ -3,7 +3,6 @@ package qemu
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -40,38 +39,13 @@ func stateDir(t testing.TB) string {
 	return dir
 }
 
-// peers is the drivers of one test by host, for live migration.
-type peers struct {
-	mu      sync.Mutex
-	drivers map[string]*Driver
-}
-
-func (p *peers) IncomingMigration(ctx context.Context, host, uuid string) (Incoming, error) {
-	p.mu.Lock()
-	d := p.drivers[host]
-	p.mu.Unlock()
-	if d == nil {
-		return Incoming{}, fmt.Errorf("no host %s", host)
-	}
-	return d.IncomingMigration(ctx, uuid)
-}
-
-func (p *peers) add(host string, d *Driver) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drivers == nil {
-		p.drivers = map[string]*Driver{}
-	}
-	p.drivers[host] = d
-}
-
 // newDriver makes an initialized TCG driver for host in its own state
 // folder, destroying its guests when the test ends.
-func newDriver(t testing.TB, host string, p *peers, change func(*Options)) *Driver {
+func newDriver(t testing.TB, host string, change func(*Options)) *Driver {
 	t.Helper()
 	requireQEMU(t)
 	// The boot sector guest ignores the power button: short waits for it.
-	opts := Options{StateDir: stateDir(t), Accel: "tcg", SoftRebootTimeout: 2 * time.Second, CleanShutdownTimeout: 100 * time.Millisecond, Peers: p,
+	opts := Options{StateDir: stateDir(t), Accel: "tcg", SoftRebootTimeout: 2 * time.Second, CleanShutdownTimeout: 100 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if change != nil {
 		change(&opts)
@@ -79,9 +53,6 @@ func newDriver(t testing.TB, host string, p *peers, change func(*Options)) *Driv
 	d := New(opts)
 	if err := d.Init(t.Context(), host); err != nil {
 		t.Fatalf("init: %v", err)
-	}
-	if p != nil {
-		p.add(host, d)
 	}
 	t.Cleanup(func() { cleanup(t, d) })
 	return d
@@ -183,18 +154,9 @@ func waitConsole(ctx context.Context, d *Driver, uuid, want string) string {
 
 func TestConformance(t *testing.T) {
 	requireQEMU(t)
-	var mu sync.Mutex
-	perTest := map[*testing.T]*peers{}
 	virttest.Suite{
 		NewDriver: func(t *testing.T, host string) virt.Driver {
-			mu.Lock()
-			p := perTest[t]
-			if p == nil {
-				p = &peers{}
-				perTest[t] = p
-			}
-			mu.Unlock()
-			return bootedDriver{newDriver(t, host, p, nil)}
+			return bootedDriver{newDriver(t, host, nil)}
 		},
 		Image:  func(t *testing.T) virt.ImageRef { return bootSectorImage(t) },
 		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64, RootGB: 1},
@@ -225,7 +187,7 @@ func testSpec(uuid string, img virt.ImageRef) *virt.InstanceSpec {
 
 func TestQEMUCrashStopsTheInstance(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", nil, nil)
+	d := newDriver(t, "h1", nil)
 	spec := testSpec("c0000000-0000-4000-8000-000000000001", bootSectorImage(t))
 	if err := d.Spawn(t.Context(), spec); err != nil {
 		t.Fatal(err)
@@ -257,7 +219,7 @@ func TestQEMUCrashStopsTheInstance(t *testing.T) {
 
 func TestFailedSpawnLeavesNothing(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", nil, nil)
+	d := newDriver(t, "h1", nil)
 	cases := []struct {
 		name  string
 		spec  func() *virt.InstanceSpec

@@ -40,7 +40,7 @@ func TestRescueMachine(t *testing.T) {
 // shows on the console from the disk it should.
 func TestRescueBootsTheRescueImage(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", &peers{}, nil)
+	d := newDriver(t, "h1", nil)
 	ctx := t.Context()
 	spec := &virt.InstanceSpec{UUID: "00000000-0000-4000-8000-00000000a001", Name: "instance-0000a001",
 		Flavor: virt.Flavor{VCPUs: 1, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t)}
@@ -92,7 +92,7 @@ func TestRescueBootsTheRescueImage(t *testing.T) {
 // the boot sector from vda, and QEMU holds memory.
 func TestDiagnosticsOfARunningGuest(t *testing.T) {
 	t.Parallel()
-	d := newDriver(t, "h1", &peers{}, nil)
+	d := newDriver(t, "h1", nil)
 	ctx := t.Context()
 	spec := &virt.InstanceSpec{UUID: "00000000-0000-4000-8000-00000000a002", Name: "instance-0000a002",
 		Flavor: virt.Flavor{VCPUs: 2, MemoryMB: 64, RootGB: 1}, Image: bootSectorImage(t), ConfigDrive: true}

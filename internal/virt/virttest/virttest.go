@@ -6,6 +6,7 @@ package virttest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -421,12 +422,15 @@ func (s Suite) testUnknown(t *testing.T) {
 		"vnc":           func() error { _, err := e.d.GetVNCConsole(e.ctx, u); return err },
 		"migrate":       func() error { _, err := e.d.MigrateDiskAndPowerOff(e.ctx, u, "h2", s.Flavor); return err },
 		"revert":        func() error { return e.d.FinishRevertMigration(e.ctx, u, true) },
-		"live migrate":  func() error { return e.d.LiveMigrate(e.ctx, u, "h2") },
+		"live migrate":  func() error { return e.d.LiveMigrate(e.ctx, u, "h2", virt.MigrateData(`{}`)) },
 		"post live mig": func() error { return e.d.PostLiveMigrationAtDestination(e.ctx, u) },
 	}
 	for name, op := range ops {
 		e.wantErr(name, op(), virt.ErrInstanceNotFound)
 	}
+	// Steering a live migration that is not under way: none to steer.
+	e.wantErr("force complete with no live migration", e.d.LiveMigrationForceComplete(e.ctx, u), virt.ErrNoLiveMigration)
+	e.wantErr("abort with no live migration", e.d.LiveMigrationAbort(e.ctx, u), virt.ErrNoLiveMigration)
 	e.must("confirm unknown migration", e.d.ConfirmMigration(e.ctx, u))
 	e.must("roll back unknown live migration", e.d.RollbackLiveMigrationAtDestination(e.ctx, u))
 }
@@ -505,8 +509,19 @@ func (s Suite) testLiveMigration(t *testing.T) {
 	spec := src.spawn()
 	incoming := *spec
 	incoming.Image = s.Image(t)
-	dst.must("pre live migration", dst.d.PreLiveMigration(dst.ctx, &incoming))
-	src.must("live migrate", src.d.LiveMigrate(src.ctx, spec.UUID, "h2"))
+	data, err := dst.d.PreLiveMigration(dst.ctx, &incoming)
+	dst.must("pre live migration", err)
+	// The data crosses hosts as JSON; what the source cannot read leaves
+	// the instance running here.
+	wire, err := json.Marshal(data)
+	src.must("encode migrate data", err)
+	for _, bad := range []virt.MigrateData{nil, virt.MigrateData(`[1]`), virt.MigrateData(`{}`)} {
+		src.wantErr(fmt.Sprintf("live migrate with migrate data %q", bad), src.d.LiveMigrate(src.ctx, spec.UUID, "h2", bad), virt.ErrInvalidSpec)
+		src.wantState(spec.UUID, virt.Running)
+	}
+	var carried virt.MigrateData
+	src.must("decode migrate data", json.Unmarshal(wire, &carried))
+	src.must("live migrate", src.d.LiveMigrate(src.ctx, spec.UUID, "h2", carried))
 	dst.must("post live migration", dst.d.PostLiveMigrationAtDestination(dst.ctx, spec.UUID))
 	dst.wantState(spec.UUID, virt.Running)
 	if src.listed(spec.UUID) {
@@ -517,8 +532,9 @@ func (s Suite) testLiveMigration(t *testing.T) {
 	src.must("power off", src.d.PowerOff(src.ctx, stopped.UUID, 0))
 	in2 := *stopped
 	in2.Image = s.Image(t)
-	dst.must("pre live migration", dst.d.PreLiveMigration(dst.ctx, &in2))
-	src.wantErr("live migrate a stopped instance", src.d.LiveMigrate(src.ctx, stopped.UUID, "h2"), virt.ErrInvalidState)
+	data2, err := dst.d.PreLiveMigration(dst.ctx, &in2)
+	dst.must("pre live migration", err)
+	src.wantErr("live migrate a stopped instance", src.d.LiveMigrate(src.ctx, stopped.UUID, "h2", data2), virt.ErrInvalidState)
 	dst.must("rollback", dst.d.RollbackLiveMigrationAtDestination(dst.ctx, stopped.UUID))
 	if dst.listed(stopped.UUID) {
 		t.Errorf("destination lists %s after the rollback", stopped.UUID)
