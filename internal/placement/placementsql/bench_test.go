@@ -134,6 +134,15 @@ func copyRows(b *testing.B, src, dst *db.DB) {
 		rows.Close()
 		flush()
 	}
+	// Fresh statistics, as a server that has been running has them.
+	for _, table := range []string{"resource_providers", "inventories", "allocations", "resource_provider_traits"} {
+		q := "ANALYZE " + table
+		if dst.Engine() == db.MySQL {
+			q = "ANALYZE TABLE " + table
+		}
+		_, err := dst.ExecContext(ctx, q)
+		dbtest.Must(b, err)
+	}
 	if dst.Engine() == db.Postgres {
 		for _, table := range []string{"resource_providers", "traits", "placement_aggregates"} {
 			_, err := dst.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+table+"', 'id'), "+

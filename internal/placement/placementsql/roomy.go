@@ -22,7 +22,8 @@ func (c *conn) RoomyProviders(ctx context.Context, f placement.RoomFilter) (plac
 	if len(f.Amounts) == 0 {
 		return placement.RoomyResult{}, nil
 	}
-	q, args := c.roomyQuery(f)
+	inline := c.inlineSummaries(f)
+	q, args := c.roomyQuery(f, inline)
 	var (
 		found []roomyRow
 		invs  []placement.ClassCapacity
@@ -57,7 +58,11 @@ func (c *conn) RoomyProviders(ctx context.Context, f placement.RoomFilter) (plac
 	if err != nil {
 		return placement.RoomyResult{}, fmt.Errorf("providers with room: %w", err)
 	}
-	if f.WithTraits {
+	if !inline {
+		if err := c.summaryBits(ctx, f, found); err != nil {
+			return placement.RoomyResult{}, err
+		}
+	} else if f.WithTraits {
 		if err := c.completeTraits(ctx, found); err != nil {
 			return placement.RoomyResult{}, err
 		}
@@ -106,7 +111,7 @@ func cmpInt(a, b int64) int {
 // roomyQuery is RoomyProviders' statement: the providers with room, in id
 // (or random) order up to the limit, then their uuids, inventory counts and
 // (f.WithTraits) trait ids as a list.
-func (c *conn) roomyQuery(f placement.RoomFilter) (string, []any) {
+func (c *conn) roomyQuery(f placement.RoomFilter, inline bool) (string, []any) {
 	from := "inventories i0"
 	var w db.Where
 	var cols []string
@@ -140,8 +145,11 @@ func (c *conn) roomyQuery(f placement.RoomFilter) (string, []any) {
 		inner += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	traits := "NULL"
-	if f.WithTraits {
+	count, traits := "0", "NULL"
+	if inline {
+		count = "(SELECT COUNT(*) FROM inventories o WHERE o.resource_provider_id = t.resource_provider_id)"
+	}
+	if inline && f.WithTraits {
 		traits = "(SELECT " + traitList(c.engine()) + " FROM resource_provider_traits pt WHERE pt.resource_provider_id = t.resource_provider_id)"
 	}
 	var outer []string
@@ -149,7 +157,7 @@ func (c *conn) roomyQuery(f placement.RoomFilter) (string, []any) {
 		outer = append(outer, fmt.Sprintf("t.i%d_capacity, t.i%d_used", k, k))
 	}
 	return `SELECT t.resource_provider_id, rp.uuid,
-		(SELECT COUNT(*) FROM inventories o WHERE o.resource_provider_id = t.resource_provider_id), ` + traits + `, ` +
+		` + count + `, ` + traits + `, ` +
 		strings.Join(outer, ", ") + `
 		FROM (` + inner + `) t JOIN resource_providers rp ON rp.id = t.resource_provider_id`, args
 }
@@ -204,6 +212,73 @@ func parseIDList(s string) (ids []int64, partial bool) {
 	}
 	slices.Sort(ids)
 	return ids, want >= 0 && want != len(ids)
+}
+
+// inlineSummaries reports whether the inventory counts and trait lists are
+// read by subqueries on each provider found, or after, by summaryBits. A
+// subquery per row costs SQLite less than returning more rows (every row
+// crossing into Go is dear there); a server runs thousands of subqueries
+// slower than a scan of the two tables, so it takes them only when the
+// limit keeps the rows few.
+func (c *conn) inlineSummaries(f placement.RoomFilter) bool {
+	return c.engine() == db.SQLite || (f.Limit > 0 && f.Limit <= chunk)
+}
+
+// summaryBits reads the inventory counts and (f.WithTraits) the trait
+// lists of the providers found: the inventories of other classes than the
+// amounts' and the trait links, of the providers (by an IN list, or past a
+// chunk by a scan kept to them).
+func (c *conn) summaryBits(ctx context.Context, f placement.RoomFilter, found []roomyRow) error {
+	at := make(map[int64]int, len(found))
+	ids := make([]int64, len(found))
+	for i, r := range found {
+		at[r.node.ID], ids[i] = i, r.node.ID
+		found[i].count = len(f.Amounts)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	classes := make([]int, len(f.Amounts))
+	for i, a := range f.Amounts {
+		classes[i] = a.ClassID
+	}
+	cond, args, _ := inTrees(ids, "resource_provider_id")
+	err := c.queryRows(ctx, `SELECT resource_provider_id FROM inventories WHERE `+cond+
+		` AND resource_class_id NOT IN (`+db.Placeholders(len(classes))+`)`, slices.Concat(args, db.Args(classes)),
+		func(rows *sql.Rows) error {
+			var rp int64
+			if err := rows.Scan(&rp); err != nil {
+				return err
+			}
+			if i, ok := at[rp]; ok {
+				found[i].count++
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("inventories of other classes: %w", err)
+	}
+	if !f.WithTraits {
+		return nil
+	}
+	err = c.queryRows(ctx, `SELECT resource_provider_id, trait_id FROM resource_provider_traits WHERE `+cond, args,
+		func(rows *sql.Rows) error {
+			var rp, t int64
+			if err := rows.Scan(&rp, &t); err != nil {
+				return err
+			}
+			if i, ok := at[rp]; ok {
+				found[i].traits = append(found[i].traits, t)
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("traits of providers: %w", err)
+	}
+	for i := range found {
+		slices.Sort(found[i].traits)
+	}
+	return nil
 }
 
 // completeTraits reads again, in full, the trait lists the database cut.
