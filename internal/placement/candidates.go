@@ -34,10 +34,26 @@ type CandidateReader interface {
 	SummaryTraits(ctx context.Context, providerIDs []int64) ([]ProviderTraitName, error)
 	// RoomyProviders returns, in id order (random order when f.Random), at
 	// most f.Limit (0: all) providers that alone have room for every amount
-	// and pass f's trait and aggregate filters, with their inventories of the
-	// amounts' classes: the whole search of a cloud without nested or sharing
-	// providers, done by the database so that the limit stops it early.
-	RoomyProviders(ctx context.Context, f RoomFilter) ([]TreeNode, []SummaryRow, error)
+	// and pass f's trait and aggregate filters, with what their summaries
+	// need: the whole search of a cloud without nested or sharing providers,
+	// done by the database so that the limit stops it early.
+	RoomyProviders(ctx context.Context, f RoomFilter) (RoomyResult, error)
+	// TraitNames maps trait ids to their names.
+	TraitNames(ctx context.Context, ids []int64) (map[int64]string, error)
+}
+
+// RoomyResult is what RoomyProviders found, by provider: parallel slices.
+type RoomyResult struct {
+	Nodes []TreeNode
+	// Inventories holds len(f.Amounts) rows per node, in node order and
+	// f.Amounts order: the node's inventories of the amounts' classes.
+	Inventories []ClassCapacity
+	// InventoryCounts is, per node, how many inventories (of any class) it
+	// has: more than len(f.Amounts) means summaries must read the others.
+	InventoryCounts []int
+	// Traits is, per node, every trait id it has, in id order; set only
+	// when f.WithTraits.
+	Traits [][]int64
 }
 
 // RoomFilter selects providers for RoomyProviders.
@@ -51,6 +67,8 @@ type RoomFilter struct {
 	TreeRoot int64
 	Limit    int
 	Random   bool
+	// WithTraits asks for each provider's traits (summaries from 1.17).
+	WithTraits bool
 }
 
 // IDPair is a pair of ids: (provider, trait) or (provider, root).
@@ -92,6 +110,14 @@ type SummaryRow struct {
 	Total, Reserved int64
 	AllocationRatio float64
 	Used            int64
+}
+
+// ClassCapacity is a class's capacity, (total - reserved) * allocation
+// ratio truncated to an integer, and usage in one provider.
+type ClassCapacity struct {
+	ClassID  int
+	Capacity int64
+	Used     int64
 }
 
 // ProviderTraitName is a trait of a provider, by name.
@@ -203,6 +229,9 @@ func (s *Service) AllocationCandidates(ctx context.Context, req CandidateRequest
 	sr, err := s.newSearch(ctx, req)
 	if err != nil {
 		return CandidateResult{}, err
+	}
+	if sr.flat != nil && !sr.none {
+		return sr.flatResult(ctx)
 	}
 	areqs, err := sr.run(ctx)
 	if err != nil || len(areqs) == 0 {

@@ -325,12 +325,9 @@ func (sr *search) result(ctx context.Context, cands []*candidate) (CandidateResu
 		}
 	}
 	roots := sortedIDs(rootSet)
-	nodes := sr.flatNodes
-	if nodes == nil {
-		var err error
-		if nodes, err = sr.r.TreeProviders(ctx, roots); err != nil {
-			return CandidateResult{}, err
-		}
+	nodes, err := sr.r.TreeProviders(ctx, roots)
+	if err != nil {
+		return CandidateResult{}, err
 	}
 	uuidOf := make(map[int64]string, len(nodes))
 	for _, n := range nodes {
@@ -341,8 +338,7 @@ func (sr *search) result(ctx context.Context, cands []*candidate) (CandidateResu
 		out.Requests[i] = sr.request(c, uuidOf)
 	}
 	onlyUsed := !sr.req.NestedAware && sr.hasTrees
-	var err error
-	out.Summaries, err = sr.summaries(ctx, roots, nodes, uuidOf, func(id int64) bool { return !onlyUsed || used[id] })
+	out.Summaries, err = sr.summaries(ctx, nodes, uuidOf, func(id int64) bool { return !onlyUsed || used[id] })
 	return out, err
 }
 
@@ -364,7 +360,7 @@ func (sr *search) request(c *candidate, uuidOf map[int64]string) AllocationReque
 
 // summaries reads the inventories, usages and (1.17) traits of the
 // providers of the candidates' trees.
-func (sr *search) summaries(ctx context.Context, roots []int64, nodes []TreeNode, uuidOf map[int64]string,
+func (sr *search) summaries(ctx context.Context, nodes []TreeNode, uuidOf map[int64]string,
 	keep func(int64) bool) ([]ProviderSummary, error) {
 	index := make(map[int64]int, len(nodes))
 	out := make([]ProviderSummary, 0, len(nodes))
@@ -378,19 +374,10 @@ func (sr *search) summaries(ctx context.Context, roots []int64, nodes []TreeNode
 		out = append(out, ProviderSummary{UUID: n.UUID, ParentUUID: uuidOf[n.ParentID], RootUUID: uuidOf[n.RootID],
 			Resources: []SummaryResource{}, Traits: []string{}})
 	}
-	// A flat search already read the requested classes' inventories.
-	var except []int
-	invs := sr.flatInvs
-	if sr.flatNodes != nil {
-		for id := range sr.classNames {
-			except = append(except, id)
-		}
-	}
-	more, err := sr.r.SummaryInventories(ctx, ids, except)
+	invs, err := sr.r.SummaryInventories(ctx, ids, nil)
 	if err != nil {
 		return nil, err
 	}
-	invs = append(invs, more...)
 	names, err := sr.allClassNames(ctx, invs)
 	if err != nil {
 		return nil, err

@@ -35,10 +35,10 @@ type search struct {
 	rootRequired, rootForbidden []int64
 	// none is set when a filter already rules everything out.
 	none bool
-	// flatNodes are the providers the database found in a flat cloud, with
-	// their inventories of the requested classes.
-	flatNodes []TreeNode
-	flatInvs  []SummaryRow
+	// flat is what the database found in a flat cloud: the providers, with
+	// their inventories of the requested classes and their traits; nil
+	// when the search runs in memory.
+	flat *RoomyResult
 }
 
 // group is a request group with names resolved.
@@ -143,60 +143,13 @@ func (sr *search) load(ctx context.Context) error {
 			sr.sharing[r.A] = true
 		}
 	}
-	if sr.flat() {
+	if sr.isFlat() {
 		return sr.loadFlat(ctx)
 	}
 	if err := sr.loadTraitsAndAggs(ctx); err != nil {
 		return err
 	}
 	return sr.loadCapacities(ctx)
-}
-
-// flat reports whether the request is one group with resources in a cloud
-// without nested or sharing providers: every candidate is then one provider,
-// and the database can find them alone.
-func (sr *search) flat() bool {
-	return len(sr.groups) == 1 && len(sr.groups[0].amounts) > 0 && !sr.hasTrees && len(sr.sharing) == 0
-}
-
-// loadFlat asks the database for the providers, the root filters applied to
-// the providers themselves (each is its own root), at most the limit.
-func (sr *search) loadFlat(ctx context.Context) error {
-	g := sr.groups[0]
-	f := RoomFilter{Amounts: g.amounts, RequiredTraits: g.required, ForbiddenTraits: g.forbidden,
-		MemberOf: g.memberOf, ForbiddenAggs: g.badAggs, TreeRoot: g.treeRoot, Random: sr.s.cfg.RandomizeCandidates,
-		Limit: sr.req.Limit}
-	for _, t := range sr.rootRequired {
-		f.RequiredTraits = append(f.RequiredTraits, []int64{t})
-	}
-	f.ForbiddenTraits = append(f.ForbiddenTraits, sr.rootForbidden...)
-	if max := sr.s.cfg.MaxCandidates; max > 0 && (f.Limit == 0 || max < f.Limit) {
-		f.Limit = max
-	}
-	nodes, invs, err := sr.r.RoomyProviders(ctx, f)
-	if err != nil {
-		return err
-	}
-	sr.flatNodes, sr.flatInvs = nodes, invs
-	if len(nodes) == 0 {
-		sr.none = true
-	}
-	return nil
-}
-
-// runFlat makes one candidate per provider the database found.
-func (sr *search) runFlat() []*candidate {
-	g := sr.groups[0]
-	out := make([]*candidate, len(sr.flatNodes))
-	for i, n := range sr.flatNodes {
-		c := &candidate{res: make([]resAmount, len(g.amounts)), mappings: map[int][]int64{0: {n.ID}}}
-		for j, a := range g.amounts {
-			c.res[j] = resAmount{rp: n.ID, rc: a.ClassID, amount: a.Amount}
-		}
-		sr.rootOf[n.ID] = n.ID
-		out[i] = c
-	}
-	return out
 }
 
 func (sr *search) loadTraitsAndAggs(ctx context.Context) error {
@@ -297,9 +250,6 @@ type resAmount struct {
 func (sr *search) run(ctx context.Context) ([]*candidate, error) {
 	if sr.none {
 		return nil, nil
-	}
-	if sr.flatNodes != nil {
-		return sr.runFlat(), nil
 	}
 	perGroup := make([][]*areq, len(sr.groups))
 	var anchors map[int64]bool

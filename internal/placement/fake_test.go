@@ -238,17 +238,16 @@ func (f *fakeCloud) SummaryTraits(_ context.Context, ids []int64) ([]placement.P
 
 // RoomyProviders is the flat search: providers with room for every amount
 // that pass the filters, in id order.
-func (f *fakeCloud) RoomyProviders(ctx context.Context, rf placement.RoomFilter) ([]placement.TreeNode, []placement.SummaryRow, error) {
-	var nodes []placement.TreeNode
-	var invs []placement.SummaryRow
+func (f *fakeCloud) RoomyProviders(ctx context.Context, rf placement.RoomFilter) (placement.RoomyResult, error) {
+	var res placement.RoomyResult
 	for _, p := range f.providers {
-		if rf.Limit > 0 && len(nodes) == rf.Limit {
+		if rf.Limit > 0 && len(res.Nodes) == rf.Limit {
 			break
 		}
 		if rf.TreeRoot != 0 && p.root != rf.TreeRoot || !f.passes(p, rf) {
 			continue
 		}
-		var rows []placement.SummaryRow
+		var rows []placement.ClassCapacity
 		ok := true
 		for _, a := range rf.Amounts {
 			r, has := p.inv[a.ClassID]
@@ -257,15 +256,29 @@ func (f *fakeCloud) RoomyProviders(ctx context.Context, rf placement.RoomFilter)
 				ok = false
 				break
 			}
-			rows = append(rows, placement.SummaryRow{ProviderID: p.id, ClassID: a.ClassID, Total: r.Total,
-				Reserved: r.Reserved, AllocationRatio: r.AllocationRatio, Used: r.Used})
+			rows = append(rows, placement.ClassCapacity{ClassID: a.ClassID,
+				Capacity: int64(float64(r.Total-r.Reserved) * r.AllocationRatio), Used: r.Used})
 		}
 		if ok {
-			nodes = append(nodes, placement.TreeNode{ID: p.id, RootID: p.root, UUID: p.uuid})
-			invs = append(invs, rows...)
+			res.Nodes = append(res.Nodes, placement.TreeNode{ID: p.id, RootID: p.root, UUID: p.uuid})
+			res.Inventories = append(res.Inventories, rows...)
+			res.InventoryCounts = append(res.InventoryCounts, len(p.inv))
+			if rf.WithTraits {
+				res.Traits = append(res.Traits, slices.Sorted(slices.Values(p.traits)))
+			}
 		}
 	}
-	return nodes, invs, nil
+	return res, nil
+}
+
+func (f *fakeCloud) TraitNames(_ context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	for n, id := range f.traits {
+		if slices.Contains(ids, id) {
+			out[id] = n
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeCloud) passes(p fakeRP, rf placement.RoomFilter) bool {

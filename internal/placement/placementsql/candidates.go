@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/nimbus-cloud/nimbus/internal/db"
 	"github.com/nimbus-cloud/nimbus/internal/placement"
@@ -223,97 +221,4 @@ func (c *conn) SummaryTraits(ctx context.Context, providerIDs []int64) ([]placem
 		return nil, fmt.Errorf("traits of providers: %w", err)
 	}
 	return out, nil
-}
-
-// RoomyProviders finds the providers of a flat cloud that alone have room
-// for every amount: one inventory alias per class, joined on the provider
-// and read in provider order, so that with a limit the database stops after
-// enough providers instead of reading every inventory.
-func (c *conn) RoomyProviders(ctx context.Context, f placement.RoomFilter) ([]placement.TreeNode, []placement.SummaryRow, error) {
-	if len(f.Amounts) == 0 {
-		return nil, nil, nil
-	}
-	from := "inventories i0"
-	var w db.Where
-	var cols []string
-	for k, a := range f.Amounts {
-		alias := fmt.Sprintf("i%d", k)
-		for _, col := range []string{"total", "reserved", "allocation_ratio", "used"} {
-			cols = append(cols, alias+"."+col+" AS "+alias+"_"+col)
-		}
-		if k > 0 {
-			from += " JOIN inventories " + alias + " ON " + alias + ".resource_provider_id = i0.resource_provider_id AND " +
-				alias + ".resource_class_id = " + fmt.Sprint(a.ClassID)
-		} else {
-			w.Add("i0.resource_class_id = ?", a.ClassID)
-		}
-		w.Add(fitsClause(alias, "?"), a.Amount, a.Amount, a.Amount, a.Amount)
-	}
-	const rp = "i0.resource_provider_id"
-	addTraitAggFilters(&w, rp, f.RequiredTraits, f.ForbiddenTraits, f.MemberOf, f.ForbiddenAggs)
-	if f.TreeRoot != 0 {
-		w.Add(rp+" IN (SELECT id FROM resource_providers WHERE root_provider_id = ?)", f.TreeRoot)
-	}
-	order := rp
-	if f.Random {
-		order = map[db.Engine]string{db.MySQL: "RAND()"}[c.engine()]
-		if order == "" {
-			order = "RANDOM()"
-		}
-	}
-	inner := `SELECT ` + rp + ` AS resource_provider_id, ` + strings.Join(cols, ", ") + ` FROM ` + from + w.String() +
-		` ORDER BY ` + order
-	args := w.Args
-	if f.Limit > 0 {
-		inner += " LIMIT ?"
-		args = append(args, f.Limit)
-	}
-	// No ORDER BY outside: the rows are put back in order below, cheaper in
-	// Go than a sort of wide rows in the database.
-	q := `SELECT rp.id, COALESCE(rp.root_provider_id, rp.id), rp.uuid, t.* FROM (` + inner + `) t
-		JOIN resource_providers rp ON rp.id = t.resource_provider_id`
-	var (
-		nodes []placement.TreeNode
-		invs  []placement.SummaryRow
-	)
-	dest := make([]any, 4+4*len(f.Amounts))
-	row := make([]placement.SummaryRow, len(f.Amounts))
-	var skip int64
-	dest[3] = &skip
-	for k := range row {
-		dest[4+4*k], dest[5+4*k], dest[6+4*k], dest[7+4*k] = &row[k].Total, &row[k].Reserved, &row[k].AllocationRatio, &row[k].Used
-	}
-	err := c.queryRows(ctx, q, args, func(rows *sql.Rows) error {
-		var n placement.TreeNode
-		dest[0], dest[1], dest[2] = &n.ID, &n.RootID, &n.UUID
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		nodes = append(nodes, n)
-		for k, a := range f.Amounts {
-			r := row[k]
-			r.ProviderID, r.ClassID = n.ID, a.ClassID
-			invs = append(invs, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("providers with room: %w", err)
-	}
-	if !f.Random && !sort.SliceIsSorted(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID }) {
-		n := len(f.Amounts)
-		order := make([]int, len(nodes))
-		for i := range order {
-			order[i] = i
-		}
-		sort.Slice(order, func(i, j int) bool { return nodes[order[i]].ID < nodes[order[j]].ID })
-		sortedNodes := make([]placement.TreeNode, len(nodes))
-		sortedInvs := make([]placement.SummaryRow, 0, len(invs))
-		for i, o := range order {
-			sortedNodes[i] = nodes[o]
-			sortedInvs = append(sortedInvs, invs[o*n:(o+1)*n]...)
-		}
-		nodes, invs = sortedNodes, sortedInvs
-	}
-	return nodes, invs, nil
 }

@@ -94,11 +94,15 @@ func usedExpr(inv string) string { return inv + ".used" }
 
 // fitsClause is true when amount (a placeholder, bound four times) can be
 // allocated from the inventory row aliased inv: room left, min_unit,
-// max_unit and step_size.
+// max_unit and step_size. "step_size = 1 OR" changes no answer but lets
+// PostgreSQL's planner see, from the column's statistics, that the step
+// rules out few rows; on the modulo alone it guesses one row in 200 fits
+// and plans nested loops for a handful of providers (nova's candidate query
+// at 10,000 providers: 42 ms, 25 ms with the hint).
 func fitsClause(inv, amount string) string {
 	return usedExpr(inv) + " + " + amount + " <= (" + inv + ".total - " + inv + ".reserved) * " + inv + ".allocation_ratio" +
 		" AND " + inv + ".min_unit <= " + amount + " AND " + inv + ".max_unit >= " + amount +
-		" AND " + amount + " % " + inv + ".step_size = 0"
+		" AND (" + inv + ".step_size = 1 OR " + amount + " % " + inv + ".step_size = 0)"
 }
 
 // Subtree returns the provider and all its descendants.
