@@ -685,6 +685,43 @@ func TestLifecycleEventsSync(t *testing.T) {
 	}
 }
 
+// A guest that crashes while an operation on it still holds its lock is
+// synced once the operation ends, not dropped until the periodic sync.
+func TestLifecycleEventWaitsForOperation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.cond.add("i1", "h1", "building", "scheduling", 0)
+	if err := h.a.BuildAndRun(ctxReq(), buildReq("i1")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.a.watchEvents(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	crashed := func() bool {
+		h.cond.mu.Lock()
+		defer h.cond.mu.Unlock()
+		for _, s := range h.cond.syncs {
+			if s.Instances[0].PowerState == int(virt.Crashed) {
+				return true
+			}
+		}
+		return false
+	}
+	unlock := h.a.locks.lock("i1")
+	if err := h.drv.CrashInstance("i1"); err != nil {
+		t.Fatal(err)
+	}
+	// The event waits for the lock: the watcher handles no other event
+	// first (the channel is read), and nothing is synced meanwhile.
+	waitFor(t, func() bool { return len(h.drv.Events()) == 0 }, "the crash event read")
+	if crashed() {
+		t.Fatal("synced while the operation held the instance")
+	}
+	unlock()
+	waitFor(t, crashed, "the crash synced after the operation")
+}
+
 func TestImageCacheDownloadsOnce(t *testing.T) {
 	t.Parallel()
 	imgs := &fakeImages{data: map[string]string{"img": "data"}, gate: make(chan struct{})}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sync"
 
 	"github.com/nimbus-cloud/nimbus/internal/rpc"
 	"github.com/nimbus-cloud/nimbus/internal/virt"
@@ -85,10 +86,17 @@ func (a *Agent) syncAction(ctx context.Context, act rpc.PowerSyncAction) {
 }
 
 // watchEvents syncs an instance whenever the driver reports its power
-// changed, unless an operation on it runs here (which reports the change
-// itself), as nova's handle_lifecycle_event does.
+// changed. While an operation on the instance runs here the event waits
+// for it to end, and is then checked against what the operation reported
+// (nova skips such events and leaves them to its periodic sync, which
+// here may be minutes away: a guest that crashed as its build finished
+// would show ACTIVE until then).
 func (a *Agent) watchEvents(ctx context.Context) {
 	events := a.driver.Events()
+	// A waiting event does not hold the agent's stop up: once ctx ends it
+	// is dropped.
+	deferred := map[string]bool{}
+	var mu sync.Mutex
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,18 +105,43 @@ func (a *Agent) watchEvents(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if a.locks.busy(ev.UUID) || a.wasDestroyed(ev.UUID) {
+			if a.wasDestroyed(ev.UUID) {
 				continue
 			}
-			info, err := a.driver.GetInfo(ctx, ev.UUID)
-			if err != nil {
-				continue // gone since: a destroy reports itself
+			if !a.locks.busy(ev.UUID) {
+				a.powerChanged(ctx, ev.UUID)
+				continue
 			}
-			if p, ok := a.reportedPower(ev.UUID); ok && p == int(info.State) {
-				continue // what this host reported last
+			mu.Lock()
+			if deferred[ev.UUID] {
+				mu.Unlock()
+				continue
 			}
-			a.sync(ctx, rpc.PowerSyncRequest{Host: a.cfg.Host,
-				Instances: []rpc.InstancePower{{UUID: ev.UUID, PowerState: int(info.State)}}})
+			deferred[ev.UUID] = true
+			mu.Unlock()
+			go func() {
+				a.locks.lock(ev.UUID)()
+				mu.Lock()
+				delete(deferred, ev.UUID)
+				mu.Unlock()
+				if ctx.Err() == nil && !a.wasDestroyed(ev.UUID) {
+					a.powerChanged(ctx, ev.UUID)
+				}
+			}()
 		}
 	}
+}
+
+// powerChanged reports an instance's power state to the conductor when it
+// differs from what this host reported last.
+func (a *Agent) powerChanged(ctx context.Context, uuid string) {
+	info, err := a.driver.GetInfo(ctx, uuid)
+	if err != nil {
+		return // gone since: a destroy reports itself
+	}
+	if p, ok := a.reportedPower(uuid); ok && p == int(info.State) {
+		return // what this host reported last
+	}
+	a.sync(ctx, rpc.PowerSyncRequest{Host: a.cfg.Host,
+		Instances: []rpc.InstancePower{{UUID: uuid, PowerState: int(info.State)}}})
 }

@@ -255,7 +255,7 @@ func TestFailedSpawnLeavesNothing(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(d.root, spec.UUID)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: the instance folder stayed (%v)", tc.name, err)
 		}
-		if pids := qemuPids(spec.UUID); len(pids) > 0 {
+		if pids := qemuPids(filepath.Join(d.root, spec.UUID)); len(pids) > 0 {
 			t.Errorf("%s: QEMU processes %v stayed", tc.name, pids)
 		}
 		if _, err := d.GetInfo(t.Context(), spec.UUID); !errors.Is(err, virt.ErrInstanceNotFound) {
@@ -276,13 +276,15 @@ func bigImage(t *testing.T) virt.ImageRef {
 	return virt.ImageRef{ID: "big", DiskFormat: "raw", Path: path}
 }
 
-// qemuPids are the processes whose command line names uuid.
-func qemuPids(uuid string) []string {
+// qemuPids are the processes whose command line names dir, an instance
+// folder of the driver under test (other tests, in this package or
+// another, run guests of the same uuids at the same time).
+func qemuPids(dir string) []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(data), uuid) {
+		if err == nil && strings.Contains(string(data), dir) {
 			out = append(out, e.Name())
 		}
 	}
