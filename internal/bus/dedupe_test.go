@@ -13,24 +13,25 @@ func TestDedupeRunsOnce(t *testing.T) {
 	t.Parallel()
 	d := NewDedupe(10)
 	var runs atomic.Int32
-	release := make(chan struct{})
+	release, running := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	fn := func() (any, error) {
 		runs.Add(1)
+		once.Do(func() { close(running) })
 		<-release
 		return "result", nil
 	}
 	var wg sync.WaitGroup
 	results := make(chan any, 5)
-	started := make(chan struct{})
 	wg.Go(func() {
-		close(started)
 		r, _, dup := d.Do(context.Background(), "m1", fn)
 		if dup {
 			t.Error("first copy reported as a duplicate")
 		}
 		results <- r
 	})
-	<-started
+	// The first copy runs before the others arrive.
+	<-running
 	// Copies arriving while the first runs wait for it and share its result.
 	for range 4 {
 		wg.Go(func() {
