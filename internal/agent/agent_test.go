@@ -643,9 +643,11 @@ func TestHeartbeatAndPowerSync(t *testing.T) {
 	}
 }
 
-func TestLifecycleEventsSync(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+// watchedGuest is a harness with instance i1 built and the agent watching
+// the driver's lifecycle events until stop.
+func watchedGuest(t *testing.T) (h *harness, stop func()) {
+	t.Helper()
+	h = newHarness(t)
 	h.cond.add("i1", "h1", "building", "scheduling", 0)
 	if err := h.a.BuildAndRun(ctxReq(), buildReq("i1")); err != nil {
 		t.Fatal(err)
@@ -653,6 +655,12 @@ func TestLifecycleEventsSync(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.a.watchEvents(ctx); close(done) }()
+	return h, func() { cancel(); <-done }
+}
+
+func TestLifecycleEventsSync(t *testing.T) {
+	t.Parallel()
+	h, stop := watchedGuest(t)
 	if err := h.drv.CrashInstance("i1"); err != nil {
 		t.Fatal(err)
 	}
@@ -673,8 +681,7 @@ func TestLifecycleEventsSync(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	// The Started event of the build told nothing new: no sync for it.
 	h.cond.mu.Lock()
 	defer h.cond.mu.Unlock()
@@ -689,15 +696,8 @@ func TestLifecycleEventsSync(t *testing.T) {
 // synced once the operation ends, not dropped until the periodic sync.
 func TestLifecycleEventWaitsForOperation(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.cond.add("i1", "h1", "building", "scheduling", 0)
-	if err := h.a.BuildAndRun(ctxReq(), buildReq("i1")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { h.a.watchEvents(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	h, stop := watchedGuest(t)
+	defer stop()
 	crashed := func() bool {
 		h.cond.mu.Lock()
 		defer h.cond.mu.Unlock()

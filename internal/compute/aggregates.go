@@ -306,17 +306,30 @@ func (s *Service) RemoveAggregateHost(ctx context.Context, id, host string) (Agg
 	if err != nil {
 		return Aggregate{}, err
 	}
-	err = as.RemoveAggregateHost(ctx, a.ID, host)
+	err = s.dropAggregateHost(ctx, as, a, host)
 	if errors.Is(err, ErrNotFound) {
 		return Aggregate{}, errorf(ErrNotFound, "Aggregate %s has no host %s.", id, host)
 	}
 	if err != nil {
-		return Aggregate{}, fmt.Errorf("remove host %s from aggregate %s: %w", host, id, err)
+		return Aggregate{}, err
+	}
+	s.zonesChanged(ctx)
+	return s.reread(ctx, as, id, a.ID)
+}
+
+// dropAggregateHost takes host out of aggregate a and mirrors that into
+// placement; a host not in it is ErrNotFound. The caller tells the zones.
+func (s *Service) dropAggregateHost(ctx context.Context, as AggregateStore, a Aggregate, host string) error {
+	err := as.RemoveAggregateHost(ctx, a.ID, host)
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("remove host %s from aggregate %d: %w", host, a.ID, err)
 	}
 	s.log.InfoContext(ctx, "host removed from aggregate", "aggregate_id", a.ID, "host", host)
-	s.zonesChanged(ctx)
 	s.mirrorAggregateHost(ctx, a, host, false)
-	return s.reread(ctx, as, id, a.ID)
+	return nil
 }
 
 func (s *Service) reread(ctx context.Context, as AggregateStore, id string, n int64) (Aggregate, error) {

@@ -91,12 +91,9 @@ func (s *Service) leaveAggregates(ctx context.Context, host string) error {
 		return err
 	}
 	for _, a := range byHost[host] {
-		err := as.RemoveAggregateHost(ctx, a.ID, host)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("remove host %s from aggregate %d: %w", host, a.ID, err)
+		if err := s.dropAggregateHost(ctx, as, a, host); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
-		s.log.InfoContext(ctx, "host removed from aggregate with its compute service", "aggregate_id", a.ID, "host", host)
-		s.mirrorAggregateHost(ctx, a, host, false)
 	}
 	if len(byHost[host]) > 0 {
 		s.zonesChanged(ctx)
